@@ -1,0 +1,12 @@
+// Time helpers.
+#include "base/time.hpp"
+
+namespace ukfs {
+
+timespec now() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+}
+
+}  // namespace ukfs

@@ -1,0 +1,11 @@
+// The tmpfs driver's one entry point: everything else in src/fs/tmpfs is private to it.
+#pragma once
+
+#include "vfs/registry.hpp"
+
+namespace ukfs::tmpfs {
+
+// Register "tmpfs" (no device; struct tmpfs_args or null for defaults as mount arguments).
+void register_tmpfs(vfs::Registry& registry);
+
+}  // namespace ukfs::tmpfs

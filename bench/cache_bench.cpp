@@ -17,8 +17,8 @@
 
 #include "io/cache/buffer_cache.hpp"
 
-using namespace ukfs;
-using namespace ukfs::io;
+using namespace uk;
+using namespace uk::io;
 
 namespace {
 

@@ -10,6 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <errno.h>
+
+/* NetBSD's errno for a version mismatch (ukfs_init); Linux has none, so it maps to ENOTSUP. */
+#ifndef EPROGMISMATCH
+#define EPROGMISMATCH ENOTSUP
+#endif
 
 /* File system type names (sys/mount.h). */
 #ifndef MOUNT_FFS

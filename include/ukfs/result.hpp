@@ -1,5 +1,5 @@
 // Errors as values: Result<T> over tl::expected, with an errno and a message that names the
-// on-disk structure at fault. No exception crosses a layer boundary (../../DESIGN.md).
+// on-disk structure at fault. No exception crosses a layer boundary (see docs/design.md).
 #pragma once
 
 #include <cerrno>
@@ -9,7 +9,7 @@
 
 #include <tl/expected.hpp>
 
-namespace ukfs {
+namespace uk {
 
 class Error {
 public:
@@ -49,7 +49,7 @@ T take(Result<T>&& r) { return std::move(*r); }
 inline void take(Result<void>&&) {}
 }  // namespace detail
 
-}  // namespace ukfs
+}  // namespace uk
 
 // Evaluate a Result; on error return the error from the enclosing function, otherwise yield the
 // value. A GNU statement expression (g++ and clang), like SerenityOS' TRY.
@@ -58,5 +58,5 @@ inline void take(Result<void>&&) {}
         auto ukfs_try_result_ = (expr);                                                            \
         if (!ukfs_try_result_)                                                                     \
             return std::move(ukfs_try_result_).error();                                            \
-        ::ukfs::detail::take(std::move(ukfs_try_result_));                                         \
+        ::uk::detail::take(std::move(ukfs_try_result_));                                         \
     })

@@ -36,7 +36,7 @@ struct ukfs_part;
 #define UKFS_VERSION 002
 #define ukfs_init() _ukfs_init(UKFS_VERSION)
 
-/* Initialise the library; fails with EPROGMISMATCH (or ENOTSUP) on a version mismatch. */
+/* Initialise the library; fails with EPROGMISMATCH (ENOTSUP on Linux) on a version mismatch. */
 int _ukfs_init(int version);
 
 /*
@@ -141,6 +141,12 @@ int ukfs_part_tostring(struct ukfs_part *part, char *str, size_t strsize);
 int ukfs_modload(const char *fname);
 int ukfs_modload_dir(const char *dir);
 ssize_t ukfs_vfstypes(char *buf, size_t buflen);
+
+/*
+ * Beyond NetBSD: the message of the calling thread's last failed call (the structure at fault
+ * in a bad image, the holder of a lock...), or "" when it had none. Valid until the next call.
+ */
+const char *ukfs_errmsg(void);
 
 /* Make every directory of `pathname` that does not exist (mkdir -p). */
 int ukfs_util_builddirs(struct ukfs *fs, const char *pathname, mode_t mode);

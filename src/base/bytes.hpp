@@ -13,7 +13,7 @@
 #include "base/checked.hpp"
 #include "base/result.hpp"
 
-namespace ukfs {
+namespace uk {
 
 class ByteView {
 public:
@@ -73,4 +73,4 @@ private:
     std::string_view m_name;
 };
 
-}  // namespace ukfs
+}  // namespace uk

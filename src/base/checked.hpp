@@ -7,7 +7,7 @@
 
 #include "base/result.hpp"
 
-namespace ukfs {
+namespace uk {
 
 template <std::unsigned_integral T>
 Result<T> checked_add(T a, T b) {
@@ -35,4 +35,4 @@ constexpr bool range_fits(std::uint64_t off, std::uint64_t len, std::uint64_t si
     return off <= size && len <= size - off;
 }
 
-}  // namespace ukfs
+}  // namespace uk

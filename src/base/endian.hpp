@@ -7,7 +7,7 @@
 #include <cstring>
 #include <type_traits>
 
-namespace ukfs {
+namespace uk {
 
 template <class T>
 constexpr T byteswap(T v) {
@@ -88,4 +88,4 @@ private:
     bool m_swap;
 };
 
-}  // namespace ukfs
+}  // namespace uk

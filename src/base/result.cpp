@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-namespace ukfs {
+namespace uk {
 
 Error Error::corrupt(std::string_view where, std::string_view what) {
     std::string m;
@@ -27,4 +27,4 @@ Error& Error::context(std::string_view prefix) {
     return *this;
 }
 
-}  // namespace ukfs
+}  // namespace uk

@@ -1,7 +1,7 @@
 // Time helpers.
 #include "base/time.hpp"
 
-namespace ukfs {
+namespace uk {
 
 timespec now() {
     timespec ts{};
@@ -9,4 +9,4 @@ timespec now() {
     return ts;
 }
 
-}  // namespace ukfs
+}  // namespace uk

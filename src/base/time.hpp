@@ -4,7 +4,7 @@
 #include <ctime>
 #include <sys/time.h>
 
-namespace ukfs {
+namespace uk {
 
 timespec now();
 inline timespec to_timespec(const timeval& tv) {
@@ -14,4 +14,4 @@ inline bool operator==(const timespec& a, const timespec& b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-}  // namespace ukfs
+}  // namespace uk

@@ -14,7 +14,7 @@
 
 #include "base/checked.hpp"
 
-namespace ukfs::io {
+namespace uk::io {
 
 namespace {
 
@@ -159,4 +159,4 @@ std::string SliceDevice::name() const {
     return fmt::format("{}@{}", m_base->name(), m_offset);
 }
 
-}  // namespace ukfs::io
+}  // namespace uk::io

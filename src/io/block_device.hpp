@@ -14,7 +14,7 @@
 
 #include "base/result.hpp"
 
-namespace ukfs::io {
+namespace uk::io {
 
 class BlockDevice {
 public:
@@ -113,4 +113,4 @@ private:
     std::uint64_t m_size;
 };
 
-}  // namespace ukfs::io
+}  // namespace uk::io

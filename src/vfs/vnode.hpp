@@ -20,7 +20,7 @@
 
 #include "base/result.hpp"
 
-namespace ukfs::vfs {
+namespace uk::vfs {
 
 using InodeNo = std::uint64_t;
 
@@ -150,4 +150,4 @@ public:
     virtual bool read_only() const = 0;
 };
 
-}  // namespace ukfs::vfs
+}  // namespace uk::vfs

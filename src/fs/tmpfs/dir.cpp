@@ -1,7 +1,7 @@
 // tmpfs directory entries: a name index and a listing in insertion order with stable cookies.
 #include "fs/tmpfs/node.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 const DirSlot* DirData::find(std::string_view name) const {
     auto it = m_by_name.find(name);
@@ -46,4 +46,4 @@ void DirData::list(std::uint64_t from, const Visitor& visit) const {
     }
 }
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

@@ -5,7 +5,7 @@
 
 #include "fs/tmpfs/node.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 bool PageAccount::take(std::uint64_t n) {
     std::uint64_t used = m_used.load(std::memory_order_relaxed);
@@ -102,4 +102,4 @@ void FileData::release(PageAccount& account) {
     m_size = 0;
 }
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

@@ -9,7 +9,7 @@
 #include "base/time.hpp"
 #include "fs/tmpfs/vnode_ops.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 Result<Node*> TmpfsVnode::peer(vfs::Vnode& other) const {
     auto* tv = dynamic_cast<TmpfsVnode*>(&other);
@@ -266,4 +266,4 @@ Result<void> TmpfsVnode::rename(std::string_view name, vfs::Vnode& child, vfs::V
     return {};
 }
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

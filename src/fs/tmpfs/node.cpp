@@ -1,7 +1,7 @@
 // tmpfs nodes: attributes as the VFS sees them.
 #include "fs/tmpfs/node.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 timespec Node::atime() const {
     std::lock_guard guard(m_atime_lock);
@@ -46,4 +46,4 @@ vfs::Attr Node::attr() const {
     return a;
 }
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

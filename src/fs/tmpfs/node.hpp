@@ -31,7 +31,7 @@
 #include "base/result.hpp"
 #include "vfs/vnode.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 using vfs::InodeNo;
 using vfs::VType;
@@ -168,4 +168,4 @@ private:
     timespec m_atime;
 };
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

@@ -3,7 +3,7 @@
 
 #include "fs/tmpfs/tmpfs.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 void register_tmpfs(vfs::Registry& registry) {
     vfs::Driver driver;
@@ -14,4 +14,4 @@ void register_tmpfs(vfs::Registry& registry) {
     (void)registry.add(std::move(driver));
 }
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

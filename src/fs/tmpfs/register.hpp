@@ -3,9 +3,9 @@
 
 #include "vfs/registry.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 // Register "tmpfs" (no device; struct tmpfs_args or null for defaults as mount arguments).
 void register_tmpfs(vfs::Registry& registry);
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

@@ -14,7 +14,7 @@
 #include "base/time.hpp"
 #include "fs/tmpfs/vnode_ops.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 namespace {
 
@@ -190,4 +190,4 @@ void Tmpfs::accessed(Node& node) const {
         node.set_atime(now());
 }
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

@@ -20,7 +20,7 @@
 #include "vfs/registry.hpp"
 #include "vfs/vnode.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 // What struct tmpfs_args asks for, with NetBSD's defaults applied.
 struct MountOptions {
@@ -77,4 +77,4 @@ private:
     std::mt19937_64 m_random;
 };
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

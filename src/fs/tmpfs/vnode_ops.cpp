@@ -6,7 +6,7 @@
 
 #include "base/time.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 Result<void> check_name(std::string_view name) {
     if (name.size() > name_max)
@@ -157,4 +157,4 @@ Result<std::string> TmpfsVnode::readlink() {
     return n.target;
 }
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

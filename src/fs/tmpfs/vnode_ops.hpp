@@ -9,7 +9,7 @@
 #include "fs/tmpfs/tmpfs.hpp"
 #include "vfs/vnode.hpp"
 
-namespace ukfs::tmpfs {
+namespace uk::tmpfs {
 
 class TmpfsVnode final : public vfs::Vnode {
 public:
@@ -63,4 +63,4 @@ Result<void> check_name(std::string_view name);
 // ENOTDIR unless `node` is a directory.
 Result<void> require_dir(const Node& node);
 
-}  // namespace ukfs::tmpfs
+}  // namespace uk::tmpfs

@@ -12,7 +12,7 @@
 #include "base/checked.hpp"
 #include "io/cache/cache_buf.hpp"
 
-namespace ukfs::io {
+namespace uk::io {
 
 namespace {
 
@@ -424,4 +424,4 @@ CacheStats BufferCache::stats() const {
     return s;
 }
 
-}  // namespace ukfs::io
+}  // namespace uk::io

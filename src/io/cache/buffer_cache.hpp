@@ -66,7 +66,7 @@
 #include "base/result.hpp"
 #include "io/block_device.hpp"
 
-namespace ukfs::io {
+namespace uk::io {
 
 struct CacheBuf;
 class BufferCache;
@@ -270,4 +270,4 @@ private:
     std::vector<std::byte> m_staging;   // coalesced runs are assembled here
 };
 
-}  // namespace ukfs::io
+}  // namespace uk::io

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-namespace ukfs::io {
+namespace uk::io {
 
 enum class BufState : std::uint8_t {
     loading,  // a thread is reading it from the device; others wait on m_io_done
@@ -53,4 +53,4 @@ struct CacheBuf {
     CacheBuf* lru_next = nullptr;
 };
 
-}  // namespace ukfs::io
+}  // namespace uk::io

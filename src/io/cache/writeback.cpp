@@ -10,7 +10,7 @@
 #include "io/cache/buffer_cache.hpp"
 #include "io/cache/cache_buf.hpp"
 
-namespace ukfs::io {
+namespace uk::io {
 
 // One dirty item taken by the epoch writer: a buffer's live bytes, or one of its frozen copies.
 // The buffer is not pinned, so that writing it back does not change its place in the LRU
@@ -308,4 +308,4 @@ void BufferCache::update_cached_after_write(std::uint64_t first_block,
     }
 }
 
-}  // namespace ukfs::io
+}  // namespace uk::io

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace ukfs;
+using namespace uk;
 
 namespace {
 struct Header {

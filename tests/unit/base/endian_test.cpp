@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace ukfs;
+using namespace uk;
 
 TEST(Endian, PackedFieldsHaveTheirByteOrder) {
     const std::uint8_t bytes[8] = {1, 2, 3, 4, 5, 6, 7, 8};

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-using namespace ukfs;
+using namespace uk;
 
 namespace {
 

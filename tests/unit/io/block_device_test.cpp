@@ -8,8 +8,8 @@
 
 #include <gtest/gtest.h>
 
-using namespace ukfs;
-using namespace ukfs::io;
+using namespace uk;
+using namespace uk::io;
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include "fs/tmpfs/register.hpp"
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 TEST_F(TmpfsTest, DefaultRootIsAWorldWritableStickyDirectory) {
@@ -224,4 +224,4 @@ TEST_F(TmpfsTest, UnmountGivesThePagesBack) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

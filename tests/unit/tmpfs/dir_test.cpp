@@ -1,7 +1,7 @@
 // tmpfs directories: listing and its cookies, link counts, removal, open-but-unlinked nodes.
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 using Names = std::vector<std::string>;
@@ -216,4 +216,4 @@ TEST_F(TmpfsTest, ReclaimGivesAllMemoryBack) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

@@ -1,7 +1,7 @@
 // tmpfs regular files: reads and writes across pages, sparse files, truncation, size limits.
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 std::string pattern(std::size_t n, std::size_t seed = 0) {
@@ -165,4 +165,4 @@ TEST_F(TmpfsTest, OverwriteKeepsOtherFilesIntact) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

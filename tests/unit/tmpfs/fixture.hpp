@@ -21,7 +21,7 @@
 #include "vfs/registry.hpp"
 #include "vfs/vnode.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 
 using vfs::Attr;
 using vfs::InodeNo;
@@ -203,4 +203,4 @@ protected:
     std::unique_ptr<vfs::FileSystem> fs;
 };
 
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

@@ -1,7 +1,7 @@
 // tmpfs chflags(2) flags: immutable and append-only files and directories (NetBSD rules).
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 class TmpfsFlags : public TmpfsTest, public ::testing::WithParamInterface<std::uint32_t> {
@@ -114,4 +114,4 @@ TEST_F(TmpfsTest, OtherFlagsAreStoredAndRestrictNothing) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

@@ -1,7 +1,7 @@
 // tmpfs node limits (ta_nodes_max) and the statfs counts that report them.
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 TEST_F(TmpfsTest, NodeLimitGivesEnospc) {
@@ -63,4 +63,4 @@ TEST_F(TmpfsTest, StatfsCountsPagesAndNodes) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

@@ -1,7 +1,7 @@
 // tmpfs rename: moves, replacements, link counts and "..", and the errors rename(2) lists.
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 using Names = std::vector<std::string>;
@@ -146,4 +146,4 @@ TEST_F(TmpfsTest, RenameMovesToTheEndOfTheListing) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

@@ -5,7 +5,7 @@
 
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 TEST_F(TmpfsTest, ConcurrentReadersOfOneFile) {
@@ -66,4 +66,4 @@ TEST_F(TmpfsTest, ConcurrentReadersOfOneFile) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

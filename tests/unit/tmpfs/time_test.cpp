@@ -2,7 +2,7 @@
 // before and after an operation, with tick() in between so that "changed" means "later".
 #include "fixture.hpp"
 
-namespace ukfs::tmpfs::test {
+namespace uk::tmpfs::test {
 namespace {
 
 struct Times {
@@ -187,4 +187,4 @@ TEST_F(TmpfsTimes, TruncateSetsMtimeOnlyWhenTheSizeChanges) {
 }
 
 }  // namespace
-}  // namespace ukfs::tmpfs::test
+}  // namespace uk::tmpfs::test

@@ -12,11 +12,11 @@
 
 #include "recording_device.hpp"
 
-using namespace ukfs;
-using namespace ukfs::io;
-using ukfs::io::test::IoEvent;
-using ukfs::io::test::patterned;
-using ukfs::io::test::RecordingDevice;
+using namespace uk;
+using namespace uk::io;
+using uk::io::test::IoEvent;
+using uk::io::test::patterned;
+using uk::io::test::RecordingDevice;
 
 namespace {
 

@@ -11,7 +11,7 @@
 
 #include "io/block_device.hpp"
 
-namespace ukfs::io::test {
+namespace uk::io::test {
 
 struct IoEvent {
     enum Kind { read, write, flush } kind;
@@ -99,4 +99,4 @@ inline std::vector<std::byte> patterned(std::uint64_t size, std::uint32_t block_
     return bytes;
 }
 
-}  // namespace ukfs::io::test
+}  // namespace uk::io::test

@@ -1,0 +1,3 @@
+// Result<T> and Error are part of the public C++ API; this keeps the internal spelling.
+#pragma once
+#include <ukfs/result.hpp>

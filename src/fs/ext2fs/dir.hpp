@@ -1,0 +1,47 @@
+// Directories: the bounded entry walker, lookup and readdir over classic, hash tree (read
+// linearly: every entry of an htree directory lives in its leaf blocks) and inline directories.
+// Private to the driver. Facts: kernel ext4 directory.rst, inline_data.rst.
+//
+// Cookies: for a block directory, a cookie is the byte position of an entry in the directory
+// (block index * block size + offset in the block), as ext2's f_pos is; 0 starts. For an inline
+// directory, 0 is ".", 1 is "..", and 2 + n is byte n of the inline entry area (i_block after
+// the parent number, then the system.data value).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "base/result.hpp"
+#include "fs/ext2fs/fs.hpp"
+#include "fs/ext2fs/inode.hpp"
+
+namespace uk::ext2fs {
+
+struct DirRecord {
+    std::uint32_t inode;
+    std::uint8_t file_type;  // ft_* (ft_unknown without the filetype feature)
+    std::string_view name;   // valid during the visit only
+    std::uint64_t next;      // the cookie after this entry
+};
+
+// Called per live entry (inode != 0) at or after the start cookie; false stops.
+using RecordVisitor = std::function<Result<bool>(const DirRecord&)>;
+
+// Walk the entries of `dir` from `cookie`. Each entry is checked before use (STYLE 1.2:
+// rec_len at least 12, a multiple of 4, inside the block, room for the name; the inode number
+// in range); EIO names the directory, block and offset.
+Result<void> walk_dir(Ext2Fs& fs, const InodeData& dir, std::uint64_t cookie,
+                      const RecordVisitor& visit);
+
+// The inode number of entry `name` in `dir`, ENOENT when absent.
+Result<InodeNo> dir_lookup(Ext2Fs& fs, const InodeData& dir, std::string_view name);
+
+// readdir: "." and ".." first (they are the first entries of a block directory anyway).
+Result<void> dir_list(Ext2Fs& fs, const InodeData& dir, std::uint64_t cookie,
+                      const vfs::DirVisitor& visit);
+
+// ft_* -> VType (none for ft_unknown or a value out of range).
+VType file_type_to_vtype(std::uint8_t ft);
+
+}  // namespace uk::ext2fs

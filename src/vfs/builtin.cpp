@@ -1,0 +1,13 @@
+// The drivers built into the library. Each driver folder exposes one registration function.
+#include "fs/ext2fs/register.hpp"
+#include "fs/tmpfs/register.hpp"
+#include "vfs/registry.hpp"
+
+namespace uk::vfs {
+
+void register_builtin_drivers(Registry& registry) {
+    tmpfs::register_tmpfs(registry);
+    ext2fs::register_ext2fs(registry);
+}
+
+}  // namespace uk::vfs

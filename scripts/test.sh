@@ -13,6 +13,6 @@ ctest --preset debug-asan -j "$jobs" --timeout 600
 
 if command -v clang++ >/dev/null; then
     cmake --preset fuzz >/dev/null
-    cmake --build --preset fuzz -j "$jobs" --target all
+    cmake --build --preset fuzz -j "$jobs"
     ctest --preset fuzz -L fuzz -j "$jobs" --timeout 600
 fi

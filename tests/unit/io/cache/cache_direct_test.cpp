@@ -18,11 +18,7 @@ namespace {
 constexpr std::uint32_t bs = 1024;
 
 std::unique_ptr<BufferCache> make_cache(std::shared_ptr<BlockDevice> dev, std::size_t blocks) {
-    auto cache = BufferCache::create(std::move(dev), bs,
-                                     CacheOptions{.budget_bytes = blocks * bs,
-                                                  .read_ahead_blocks = 0});
-    EXPECT_TRUE(cache) << cache.error().describe();
-    return std::move(*cache);
+    return test::make_test_cache(std::move(dev), bs, blocks);
 }
 
 void dirty(BufferCache& cache, std::uint64_t block, std::byte value) {

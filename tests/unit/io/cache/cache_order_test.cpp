@@ -22,12 +22,7 @@ constexpr std::uint32_t bs = 4096;
 std::unique_ptr<BufferCache> make_cache(std::shared_ptr<BlockDevice> dev, std::size_t blocks,
                                         std::uint32_t read_ahead = 0,
                                         std::size_t max_write = std::size_t{1} << 20) {
-    auto cache = BufferCache::create(
-        std::move(dev), bs,
-        CacheOptions{.budget_bytes = blocks * bs, .read_ahead_blocks = read_ahead,
-                     .max_write_bytes = max_write});
-    EXPECT_TRUE(cache) << cache.error().describe();
-    return std::move(*cache);
+    return test::make_test_cache(std::move(dev), bs, blocks, read_ahead, max_write);
 }
 
 void dirty(BufferCache& cache, std::uint64_t block, std::byte value) {

@@ -2,6 +2,10 @@
 // reads or writes: the witness for ordering, coalescing and read-ahead tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include "io/cache/buffer_cache.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
@@ -97,6 +101,19 @@ inline std::vector<std::byte> patterned(std::uint64_t size, std::uint32_t block_
     for (std::uint64_t i = 0; i < size; ++i)
         bytes[i] = static_cast<std::byte>((i / block_size * 7 + i % block_size) % 251);
     return bytes;
+}
+
+// A cache over `dev` with room for `blocks` blocks, for tests; fails the test if it cannot.
+inline std::unique_ptr<BufferCache> make_test_cache(std::shared_ptr<BlockDevice> dev,
+                                                    std::uint32_t block_size, std::size_t blocks,
+                                                    std::uint32_t read_ahead = 0,
+                                                    std::size_t max_write = std::size_t{1} << 20) {
+    auto cache = BufferCache::create(std::move(dev), block_size,
+                                     CacheOptions{.budget_bytes = blocks * block_size,
+                                                  .read_ahead_blocks = read_ahead,
+                                                  .max_write_bytes = max_write});
+    EXPECT_TRUE(cache) << cache.error().describe();
+    return cache ? std::move(*cache) : nullptr;
 }
 
 }  // namespace uk::io::test

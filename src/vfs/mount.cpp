@@ -125,7 +125,21 @@ Result<std::size_t> Mount::write(std::string_view path, std::uint64_t off,
     VnodeRef node = UKFS_TRY(resolve(path, Follow::yes));
     UKFS_TRY(check_regular_for_io(*node));
     UKFS_TRY(check_access(UKFS_TRY(node->getattr()), m_cred, access_write));
+    UKFS_TRY(clear_setid_on_write(*node));
     return node->write(off, src);
+}
+
+// A write by anyone but root clears the set-user-ID and set-group-ID bits (POSIX write(2):
+// "may"; NetBSD's ufs and tmpfs do).
+Result<void> Mount::clear_setid_on_write(Vnode& node) {
+    if (m_cred.is_root())
+        return {};
+    Attr a = UKFS_TRY(node.getattr());
+    if ((a.mode & 06000) == 0)
+        return {};
+    SetAttr c;
+    c.mode = a.mode & ~06000u;
+    return node.setattr(c);
 }
 
 Result<void> Mount::truncate(std::string_view path, std::uint64_t size) {
@@ -205,6 +219,7 @@ Result<std::size_t> Mount::write_fd(int fd, std::uint64_t off, std::span<const s
     UKFS_TRY(check_regular_for_io(*f.node));
     if (f.flags & O_APPEND)
         off = UKFS_TRY(f.node->getattr()).size;
+    UKFS_TRY(clear_setid_on_write(*f.node));
     std::size_t n = UKFS_TRY(f.node->write(off, src));
     if (sync)
         UKFS_TRY(m_fs->sync());

@@ -129,6 +129,7 @@ private:
     Result<void> set_attr(std::string_view path, Follow follow, const SetAttr& changes,
                           bool owner_only);
     Result<void> after_unlink(Vnode& node);
+    Result<void> clear_setid_on_write(Vnode& node);
     Result<bool> is_ancestor(Vnode& maybe_ancestor, VnodeRef dir);
     Result<void> sync_locked();
 

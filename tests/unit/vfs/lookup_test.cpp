@@ -1,6 +1,7 @@
 // Path resolution: confinement to the mount, symlinks, limits and errors. tmpfs is the driver.
 #include <ukfs/ukfs.hpp>
 
+#include <span>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -116,6 +117,13 @@ TEST(Lookup, PermissionsForNonRoot) {
     EXPECT_EQ(st->st_uid, 1000u);
     EXPECT_EQ(err(m.chown("/pub/mine", 0, std::nullopt)), EPERM);
     EXPECT_EQ(err(m.chmod("/priv", 0777)), EPERM);
+    ASSERT_TRUE(m.create("/pub/setid", 06755));
+    auto written = m.write("/pub/setid", 0, std::as_bytes(std::span("x", 1)));
+    EXPECT_TRUE(written);
+    EXPECT_EQ(m.stat("/pub/setid")->st_mode & 07777, 0755u);  // a write clears set-id bits
     m.set_credentials(0, 0);
     EXPECT_EQ(err(m.stat("/priv/f")), 0);
+    ASSERT_TRUE(m.chmod("/pub/setid", 06755));
+    EXPECT_TRUE(m.write("/pub/setid", 0, std::as_bytes(std::span("y", 1))));
+    EXPECT_EQ(m.stat("/pub/setid")->st_mode & 07777, 06755u);  // but not root's
 }

@@ -1,5 +1,6 @@
 #include "io/block_device.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -72,4 +73,44 @@ TEST(MemoryDevice, ReadOnlyRefusesWrites) {
     std::vector<std::byte> buf(8);
     EXPECT_EQ(dev.write_at(0, buf).error().errnum(), EROFS);
     EXPECT_TRUE(dev.read_at(1016, buf));
+}
+
+// A host block device: its size comes from the kernel (BLKGETSIZE64). Needs root and a loop
+// device; skips with a message otherwise.
+TEST(ImageFile, HostBlockDevice) {
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to attach a loop device";
+    std::string path = temp_image(3 * 1024 * 1024);
+    std::string cmd = "losetup -f --show " + path + " 2>/dev/null";
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char dev[64] = {};
+    bool got = fgets(dev, sizeof dev, p) != nullptr;
+    pclose(p);
+    if (!got || dev[0] != '/') {
+        unlink(path.c_str());
+        GTEST_SKIP() << "no loop device available here (losetup failed)";
+    }
+    std::string loop(dev);
+    loop.erase(loop.find_last_not_of("\n") + 1);
+    {
+        auto d = ImageFile::open(loop, false);
+        ASSERT_TRUE(d) << d.error().describe();
+        EXPECT_EQ((*d)->size(), 3u * 1024 * 1024);
+        EXPECT_GE((*d)->sector_size(), 512u);
+        std::vector<std::byte> buf(4096, std::byte{0x42}), back(4096);
+        ASSERT_TRUE((*d)->write_at(1 << 20, buf));
+        ASSERT_TRUE((*d)->flush());
+        ASSERT_TRUE((*d)->read_at(1 << 20, back));
+        EXPECT_EQ(back, buf);
+        EXPECT_EQ((*d)->read_at(3 * 1024 * 1024 - 100, back).error().errnum(), EIO);
+    }
+    EXPECT_EQ(system(("losetup -d " + loop).c_str()), 0);
+    // What went through the loop device is in the file.
+    auto f = ImageFile::open(path, true);
+    ASSERT_TRUE(f);
+    std::vector<std::byte> back(4096);
+    ASSERT_TRUE((*f)->read_at(1 << 20, back));
+    EXPECT_EQ(back[0], std::byte{0x42});
+    unlink(path.c_str());
 }

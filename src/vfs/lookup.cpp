@@ -54,7 +54,7 @@ Result<VnodeRef> Mount::walk(VnodeRef cur, std::string_view path, Follow follow_
             return Error::sys(ENAMETOOLONG);
         if (cur->type() != VType::dir)
             return Error::sys(ENOTDIR);
-        UKFS_TRY(check_access(UKFS_TRY(cur->getattr()), m_cred, access_exec));
+        UKFS_TRY(may(*cur, access_exec));
         if (last && parent_out) {
             *parent_out = Parent{cur, comp, slash_after};
             return cur;

@@ -123,9 +123,15 @@ private:
     Result<VnodeRef> lookup_child(VnodeRef dir, std::string_view name);
     Result<VnodeRef> child_or_null(Parent& p);
     Result<VnodeRef> start_for(std::string_view path);
+    // EACCES unless the mount's credentials may access `node` as `want` (Access bits). Root
+    // needs no attributes for that except to execute a non-directory, so path walks as root
+    // cost no getattr per component.
+    Result<void> may(Vnode& node, unsigned want);
     Result<void> check_alive() const;
     Result<void> check_writable() const;
     Result<void> make_node(std::string_view path, const NewNode& node);
+    // Make `p.name` in `p.dir` (checked absent) as the mount's user, in the directory's group.
+    Result<InodeNo> create_in(Parent& p, const NewNode& proto);
     Result<void> set_attr(std::string_view path, Follow follow, const SetAttr& changes,
                           bool owner_only);
     Result<void> after_unlink(Vnode& node);

@@ -29,6 +29,11 @@ Result<void> Mount::make_node(std::string_view path, const NewNode& proto) {
         return Error::sys(ENOENT);
     if (UKFS_TRY(child_or_null(p)))
         return Error::sys(EEXIST);
+    UKFS_TRY(create_in(p, proto));
+    return {};
+}
+
+Result<InodeNo> Mount::create_in(Parent& p, const NewNode& proto) {
     Attr dir = UKFS_TRY(p.dir->getattr());
     UKFS_TRY(check_access(dir, m_cred, access_write | access_exec));
     NewNode node = proto;
@@ -36,7 +41,7 @@ Result<void> Mount::make_node(std::string_view path, const NewNode& proto) {
     node.gid = dir.gid;  // BSD semantics: a new node takes its directory's group
     InodeNo ino = UKFS_TRY(p.dir->create(p.name, node));
     m_names.enter(p.dir->ino(), p.name, ino);
-    return {};
+    return ino;
 }
 
 Result<void> Mount::create(std::string_view path, std::uint32_t mode, bool exclusive) {
@@ -94,7 +99,7 @@ Result<void> Mount::link(std::string_view existing, std::string_view path) {
         return Error::sys(EEXIST);
     if (p.trailing_slash)
         return Error::sys(ENOENT);
-    UKFS_TRY(check_access(UKFS_TRY(p.dir->getattr()), m_cred, access_write | access_exec));
+    UKFS_TRY(may(*p.dir, access_write | access_exec));
     UKFS_TRY(p.dir->link(p.name, *target));
     m_names.enter(p.dir->ino(), p.name, target->ino());
     return {};
@@ -189,7 +194,7 @@ Result<void> Mount::rename(std::string_view from, std::string_view to) {
     if (replaced)
         UKFS_TRY(check_sticky(ddir, UKFS_TRY(replaced->getattr()), m_cred));
     if (is_dir && src.dir->ino() != dst.dir->ino())  // its ".." changes
-        UKFS_TRY(check_access(UKFS_TRY(child->getattr()), m_cred, access_write));
+        UKFS_TRY(may(*child, access_write));
 
     UKFS_TRY(src.dir->rename(src.name, *child, *dst.dir, dst.name, replaced.get()));
     m_names.forget(src.dir->ino(), src.name);

@@ -95,4 +95,38 @@ struct tmpfs_args {
     mode_t ta_root_mode;
 };
 
+/* cd9660 mount arguments (isofs/cd9660/cd9660_mount.h). export_args30 is sys/mount.h's old
+ * export argument layout, kept only for the structure's size. */
+#ifndef UKFS_HAVE_EXPORT_ARGS30
+#define UKFS_HAVE_EXPORT_ARGS30
+struct ukfs_uucred30 {
+    unsigned short cr_unused;
+    uid_t cr_uid;
+    gid_t cr_gid;
+    int cr_ngroups;
+    gid_t cr_groups[16];
+};
+struct export_args30 {
+    int ex_flags;
+    uid_t ex_root;
+    struct ukfs_uucred30 ex_anon;
+    struct sockaddr *ex_addr;
+    int ex_addrlen;
+    struct sockaddr *ex_mask;
+    int ex_masklen;
+    char *ex_indexfile;
+};
+#endif
+struct iso_args {
+    const char *fspec;
+    struct export_args30 _pad1;
+    int flags;
+};
+#define ISOFSMNT_NORRIP 0x00000001      /* ignore Rock Ridge */
+#define ISOFSMNT_GENS 0x00000002        /* keep version suffixes (";1") */
+#define ISOFSMNT_EXTATT 0x00000004      /* use extended attribute records */
+#define ISOFSMNT_NOJOLIET 0x00000008    /* ignore Joliet */
+#define ISOFSMNT_NOCASETRANS 0x00000010 /* plain ISO names keep their upper case */
+#define ISOFSMNT_RRCASEINS 0x00000020   /* case-insensitive Rock Ridge lookups */
+
 #endif /* UKFS_NETBSD_H */

@@ -121,10 +121,24 @@ Result<InodeNo> IsoFs::dotdot_of(std::uint64_t dir_lba, std::uint32_t) {
     return lba_to_byte(dotdot.data_lba());
 }
 
+void IsoFs::remember_parent(InodeNo dir, InodeNo parent) {
+    std::lock_guard guard(m_parents_lock);
+    if (m_parents.size() < max_parents)
+        m_parents.emplace(dir, parent);
+}
+
 Result<InodeNo> IsoFs::parent_of(const Node& dir) {
     if (dir.ino == m_root)
         return m_root;
-    return dotdot_of(dir.ino >> sector_shift, 0);
+    const InodeNo up = UKFS_TRY(dotdot_of(dir.ino >> sector_shift, 0));
+    if (up != dir.ino)
+        return up;
+    std::lock_guard guard(m_parents_lock);
+    const auto it = m_parents.find(dir.ino);
+    if (it == m_parents.end())
+        return Error::corrupt(dir.what(), "the \"..\" record points to the directory itself "
+                                          "and the parent is not known");
+    return it->second;
 }
 
 // A directory moved for depth (CL) must lead back to the root through ".." (PL) in at most
@@ -238,8 +252,11 @@ Result<InodeNo> IsoFs::lookup(const Node& dir, std::string_view name) {
                           match = iequal(e.name, name);
                       else
                           match = e.name == name;
-                      if (match)
+                      if (match) {
                           found = e.ino;
+                          if (e.type == VType::dir)
+                              remember_parent(e.ino, dir.ino);
+                      }
                       return !match;
     };
     UKFS_TRY(scan(*m_cache, dir, 0, each));
@@ -261,6 +278,8 @@ Result<void> IsoFs::readdir(const Node& dir, std::uint64_t cookie, const vfs::Di
                       Entry e = UKFS_TRY(entry_of(dir, r, addr));
                       if (e.hidden || (dedup && pending && pending->name == e.name))
                           return true;
+                      if (e.type == VType::dir && !r.is_dot() && !r.is_dotdot())
+                          remember_parent(e.ino, dir.ino);
                       if (pending) {
                           const vfs::DirEntry de{pending->ino, pending->type, pending->name};
                           if (!visit(de, off)) {

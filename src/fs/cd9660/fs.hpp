@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -116,6 +118,13 @@ private:
     Result<InodeNo> dotdot_of(std::uint64_t dir_lba, std::uint32_t dir_size);
     Result<void> check_relocated(std::uint32_t target_lba, std::string_view where);
     std::string translate(const Record& r) const;
+    void remember_parent(InodeNo dir, InodeNo parent);
+
+    // Directories' parents as lookups and listings met them: the fallback for a ".." record
+    // that points to its own directory (libisofs 1.5.4 writes Joliet trees so). Bounded.
+    static constexpr std::size_t max_parents = std::size_t{1} << 20;
+    std::mutex m_parents_lock;  // guards m_parents (shared operations add to it)
+    std::unordered_map<InodeNo, InodeNo> m_parents;
 
     Descriptors m_vol;
     std::unique_ptr<io::BufferCache> m_cache;

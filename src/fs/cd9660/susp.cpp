@@ -2,6 +2,9 @@
 // ER, ES), RRIP 1.12 section 4 (PX, PN, SL, NM, CL, PL, RE, TF, SF, RR).
 #include "fs/cd9660/susp.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -35,8 +38,10 @@ Result<void> parse_sl(State& st, std::span<const std::byte> e, std::string_view 
         if (off + 2 + len > e.size())
             return Error::corrupt(where, "Rock Ridge SL component runs past its entry");
         std::string_view part;
-        if ((cflags & 0x08) != 0) {  // ROOT
-            rr.symlink = "/";
+        if ((cflags & 0x08) != 0) {  // ROOT: a '/' (a leading one, or "//" inside a path)
+            if (st.sl_separator)
+                rr.symlink += '/';
+            rr.symlink += '/';
             st.sl_separator = false;
         } else {
             if ((cflags & 0x02) != 0)
@@ -146,10 +151,14 @@ Result<void> parse_entry(State& st, std::span<const std::byte> e, std::string_vi
         for (int bit = 0; bit < 7; ++bit) {
             if ((flags & (1u << bit)) == 0)
                 continue;
-            if (off + step > len)
-                return Error::corrupt(where, "Rock Ridge TF entry is shorter than its flags say");
+            // makefs (NetBSD 9 era) writes TF one byte short: the last short-form stamp lacks
+            // its GMT offset. Take such a stamp as UTC; a stamp missing more is dropped.
+            std::array<std::byte, 17> stamp{};
+            if (off + step > len && !(step == 7 && off + 6 == len))
+                break;
+            std::memcpy(stamp.data(), e.data() + off, std::min(step, len - off));
             if (bit < 4) {
-                const auto b = e.subspan(off, step);
+                const std::span<const std::byte> b(stamp.data(), step);
                 *slots[bit] = step == 17 ? time17(b) : time7(b);
                 rr.tf = static_cast<std::uint8_t>(rr.tf | (1u << bit));
             }

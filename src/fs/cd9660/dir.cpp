@@ -232,12 +232,30 @@ Result<void> scan(io::BufferCache& cache, const Node& dir, std::uint64_t from, F
 
 }  // namespace
 
+std::uint64_t IsoFs::hint(InodeNo dir) {
+    std::lock_guard guard(m_parents_lock);
+    const auto it = m_hints.find(dir);
+    return it == m_hints.end() ? 0 : it->second;
+}
+
+void IsoFs::set_hint(InodeNo dir, std::uint64_t off) {
+    std::lock_guard guard(m_parents_lock);
+    if (m_hints.size() < max_parents || m_hints.count(dir) != 0)
+        m_hints[dir] = off;
+}
+
 Result<InodeNo> IsoFs::lookup(const Node& dir, std::string_view name) {
     if (name == "..")
         return parent_of(dir);
     std::optional<InodeNo> found;
     bool continuation = false;
-    auto each = [&](std::uint64_t, const Record& r, std::uint64_t addr) -> Result<bool> {
+    // From the hint to the end, then from the start up to the hint.
+    const std::uint64_t start = hint(dir.ino);
+    std::uint64_t stop_at = UINT64_MAX;
+    std::uint64_t found_at = 0;
+    auto each = [&](std::uint64_t off, const Record& r, std::uint64_t addr) -> Result<bool> {
+                      if (off >= stop_at)
+                          return false;
                       const bool skip = continuation;
                       continuation = (r.flags & flag_multi_extent) != 0;
                       if (skip || r.is_dot() || r.is_dotdot())
@@ -254,14 +272,28 @@ Result<InodeNo> IsoFs::lookup(const Node& dir, std::string_view name) {
                           match = e.name == name;
                       if (match) {
                           found = e.ino;
+                          found_at = off;
                           if (e.type == VType::dir)
                               remember_parent(e.ino, dir.ino);
                       }
                       return !match;
     };
-    UKFS_TRY(scan(*m_cache, dir, 0, each));
+    bool failed = false;
+    if (start < dir.size) {
+        const Result<void> from_hint = scan(*m_cache, dir, start, each);
+        if (!from_hint && start == 0)
+            return from_hint.error();
+        failed = !from_hint;
+    }
+    if (!found && start != 0) {
+        // After a failure past the hint, scan everything again so that the error is reported.
+        continuation = false;
+        stop_at = failed ? UINT64_MAX : start;
+        UKFS_TRY(scan(*m_cache, dir, 0, each));
+    }
     if (!found)
         return Error::sys(ENOENT);
+    set_hint(dir.ino, found_at);
     return *found;
 }
 

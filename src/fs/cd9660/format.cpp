@@ -82,6 +82,8 @@ Result<Record> parse_record(std::span<const std::byte> bytes, std::string_view w
     r.size = le32_at(bytes, dr_size);
     r.time = time7(bytes.subspan(dr_date, 7));
     r.flags = u8_at(bytes, dr_flags);
+    r.unit_size = u8_at(bytes, dr_unit_size);
+    r.gap_size = u8_at(bytes, dr_gap_size);
     r.name = bytes.subspan(dr_name, name_len);
     // The name is padded to an even offset (9.1.12); System Use follows.
     std::size_t su = dr_name + name_len;

@@ -84,6 +84,7 @@ struct Record {
     std::uint32_t size = 0;    // data length in bytes
     timespec time{};
     std::uint8_t flags = 0;
+    std::uint8_t unit_size = 0, gap_size = 0;  // interleaving (0: none)
     std::span<const std::byte> name;
     std::span<const std::byte> system_use;
 

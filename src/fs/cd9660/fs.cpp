@@ -69,6 +69,11 @@ Result<RockRidge> IsoFs::rock_ridge(const Record& r, std::string_view where) {
 Result<void> IsoFs::add_extents(Node& n, const RawRecord& first) {
     const std::uint64_t blocks = m_cache->block_count();
     auto add = [&](const Record& r, std::uint64_t addr) -> Result<void> {
+        // Interleaved recording (9.1.7, 9.1.8) is not supported: refuse rather than misread.
+        if (r.unit_size != 0 || r.gap_size != 0)
+            return Error::sys(ENOTSUP, fmt::format("{}: interleaved file (unit size {}, gap "
+                                                   "{}) is not supported",
+                                                   n.what(), r.unit_size, r.gap_size));
         if (r.data_lba() + blocks_for(r.size) > blocks)
             return Error::corrupt(n.what(), fmt::format("the extent of the record at byte {} "
                                                         "(block {}, {} bytes) is past the end "
@@ -200,11 +205,11 @@ Result<vfs::StatFs> IsoFs::statfs() {
     vfs::StatFs s;
     s.bsize = sector_size;
     s.iosize = sector_size;
-    s.blocks = std::max<std::uint64_t>(m_vol.space_size, 0);
+    s.blocks = m_vol.space_size;
     s.bfree = s.bavail = 0;
     s.files = 0;
     s.ffree = 0;
-    s.namemax = m_tree == Tree::plain ? 37 : (m_tree == Tree::joliet ? 103 * 3 : 255);
+    s.namemax = 255;  // NetBSD's ISO_MAXNAMLEN, whatever the tree
     return s;
 }
 

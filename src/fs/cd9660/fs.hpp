@@ -123,8 +123,13 @@ private:
     // Directories' parents as lookups and listings met them: the fallback for a ".." record
     // that points to its own directory (libisofs 1.5.4 writes Joliet trees so). Bounded.
     static constexpr std::size_t max_parents = std::size_t{1} << 20;
-    std::mutex m_parents_lock;  // guards m_parents (shared operations add to it)
+    std::mutex m_parents_lock;  // guards m_parents and m_hints (shared operations add to them)
     std::unordered_map<InodeNo, InodeNo> m_parents;
+    // Per directory, the offset of the entry the last lookup found: the next lookup starts
+    // there (NetBSD's i_diroff), so a walk in listing order costs one record per lookup.
+    std::unordered_map<InodeNo, std::uint64_t> m_hints;
+    std::uint64_t hint(InodeNo dir);
+    void set_hint(InodeNo dir, std::uint64_t off);
 
     Descriptors m_vol;
     std::unique_ptr<io::BufferCache> m_cache;

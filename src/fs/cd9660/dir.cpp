@@ -263,13 +263,23 @@ Result<InodeNo> IsoFs::lookup(const Node& dir, std::string_view name) {
                       const Entry e = UKFS_TRY(entry_of(dir, r, addr));
                       if (e.hidden)
                           return true;
-                      bool match;
-                      if (m_tree == Tree::plain)
-                          match = iequal(e.name, name);
-                      else if (m_tree == Tree::rrip && m_rules.rr_caseins)
-                          match = iequal(e.name, name);
-                      else
-                          match = e.name == name;
+                      auto same = [&](std::string_view a) {
+                          if (m_tree == Tree::plain ||
+                              (m_tree == Tree::rrip && m_rules.rr_caseins))
+                              return iequal(a, name);
+                          return a == name;
+                      };
+                      bool match = same(e.name);
+                      // With versions kept, a name without one finds the highest version
+                      // (NetBSD's isofncmp).
+                      if (!match && m_tree != Tree::rrip && m_rules.keep_version) {
+                          std::string bare = e.name;
+                          const std::size_t semi = bare.find(';');
+                          if (semi != std::string::npos) {
+                              cut_version(bare, semi);
+                              match = same(bare);
+                          }
+                      }
                       if (match) {
                           found = e.ino;
                           found_at = off;

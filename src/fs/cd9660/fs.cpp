@@ -205,7 +205,10 @@ Result<vfs::StatFs> IsoFs::statfs() {
     vfs::StatFs s;
     s.bsize = sector_size;
     s.iosize = sector_size;
-    s.blocks = m_vol.space_size;
+    // The size is absolute (ECMA-119) or, for sessions libisofs appends, counted from the
+    // session's start: take whichever covers the session.
+    s.blocks = m_vol.space_size > m_vol.session_lba ? m_vol.space_size
+                                                    : m_vol.session_lba + m_vol.space_size;
     s.bfree = s.bavail = 0;
     s.files = 0;
     s.ffree = 0;

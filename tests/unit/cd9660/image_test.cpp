@@ -194,6 +194,10 @@ TEST_F(Cd9660, PlainIsoKeepsVersionsWithGens) {
     auto f = m->read_file("/readme.txt;1");
     ASSERT_TRUE(f) << f.error().describe();
     EXPECT_EQ(*f, read_host(src("plain") / "readme.txt"));
+    // A name without a version finds the file too (NetBSD's isofncmp).
+    auto g = m->read_file("/README.TXT");
+    ASSERT_TRUE(g) << g.error().describe();
+    EXPECT_EQ(*g, *f);
 }
 
 TEST_F(Cd9660, Makefs) {

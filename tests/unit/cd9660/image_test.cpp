@@ -8,6 +8,9 @@
 #include <sys/statvfs.h>
 
 #include <cctype>
+#include <cstring>
+
+#include <rump/ukfs.h>
 
 #include <gtest/gtest.h>
 #include <ukfs/netbsd.h>
@@ -384,6 +387,37 @@ TEST_F(Cd9660, FileOver4GiB) {
         EXPECT_EQ(*got, across.size());
     }
     fs::remove(img);
+}
+
+}  // namespace
+}  // namespace uk::cd9660::test
+
+// The NetBSD C API: ukfs_mount(MOUNT_CD9660, ..., struct iso_args) as a libukfs client calls it.
+
+namespace uk::cd9660::test {
+namespace {
+
+TEST_F(Cd9660, NetBsdCApi) {
+    const fs::path img = work.path() / "rj.iso";
+    make(xorriso_mkisofs("-R -J", src("plain"), img));
+    ASSERT_EQ(ukfs_init(), 0);
+    // Read-write is refused with EROFS.
+    errno = 0;
+    EXPECT_EQ(ukfs_mount(MOUNT_CD9660, img.c_str(), UKFS_DEFAULTMP, 0, nullptr, 0), nullptr);
+    EXPECT_EQ(errno, EROFS);
+    iso_args args{};
+    args.fspec = img.c_str();
+    args.flags = ISOFSMNT_NORRIP | ISOFSMNT_NOJOLIET | ISOFSMNT_NOCASETRANS;
+    struct ukfs* u = ukfs_mount(MOUNT_CD9660, img.c_str(), UKFS_DEFAULTMP, MNT_RDONLY, &args,
+                                sizeof args);
+    ASSERT_NE(u, nullptr) << std::strerror(errno);
+    struct stat st{};
+    EXPECT_EQ(ukfs_stat(u, "/README.TXT", &st), 0) << std::strerror(errno);
+    EXPECT_EQ(st.st_size, 123);
+    EXPECT_EQ(st.st_mode & 07777, 0555u);
+    std::vector<std::uint8_t> buf(200);
+    EXPECT_EQ(ukfs_read(u, "/README.TXT", 0, buf.data(), buf.size()), 123);
+    EXPECT_EQ(ukfs_release(u, 0), 0);
 }
 
 }  // namespace

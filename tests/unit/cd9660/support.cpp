@@ -215,6 +215,9 @@ void compare_dir(const Mount& m, const fs::path& host, const std::string& path,
         if (ex.times) {
             EXPECT_EQ(st->st_mtim.tv_sec, hs.st_mtim.tv_sec) << p;
         }
+        if (ex.modes && !S_ISDIR(hs.st_mode)) {
+            EXPECT_EQ(st->st_nlink, hs.st_nlink) << p << ": link count";
+        }
         if (S_ISREG(hs.st_mode)) {
             EXPECT_EQ(static_cast<std::uint64_t>(st->st_size),
                       static_cast<std::uint64_t>(hs.st_size))

@@ -48,7 +48,8 @@ void build_joliet_tree(const fs::path& root);
 void build_plain_tree(const fs::path& root);
 
 struct Expect {
-    bool modes = true;    // permission bits, owners from the source (else 0555, 0:0)
+    bool modes = true;    // permission bits, owners, non-directory link counts from the
+                          // source (else 0555, 0:0)
     bool times = true;    // mtime seconds from the source
     bool specials = true; // symlinks, FIFOs, devices are in the image
     // The name the image shows for a source name.

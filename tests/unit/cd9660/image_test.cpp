@@ -9,6 +9,8 @@
 
 #include <cctype>
 #include <cstring>
+#include <atomic>
+#include <thread>
 
 #include <rump/ukfs.h>
 
@@ -101,6 +103,35 @@ TEST_F(Cd9660, RockRidgeRelocatedDirectories) {
         for (const auto& e : *moved)
             EXPECT_TRUE(e.name == "." || e.name == "..") << e.name;
     }
+}
+
+TEST_F(Cd9660, ConcurrentReaders) {
+    // One mount, several threads: lookups (with their shared hints), listings, reads.
+    const fs::path img = work.path() / "rr.iso";
+    make(xorriso_mkisofs("-R -rr_reloc_dir rr_moved", src("full"), img));
+    auto m = Mount::open(img.string(), ro());
+    ASSERT_TRUE(m) << m.error().describe();
+    std::vector<std::thread> threads;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 300; i += 1 + t) {
+                const std::string name = "entry-" + std::to_string(i) + "-with-a-longer-name";
+                auto data = m->read_file("/many/" + name);
+                if (!data || *data != pattern(static_cast<std::size_t>(i),
+                                              static_cast<std::uint32_t>(i)))
+                    ++bad;
+                if (i % 50 == 0 && !m->list("/many"))
+                    ++bad;
+                if (i % 60 == 0 && !m->stat("/level1/level2/level3/level4/level5/level6/level7/"
+                                            "level8/level9/level10/level11/level12/bottom.txt"))
+                    ++bad;
+            }
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    EXPECT_EQ(bad.load(), 0);
 }
 
 TEST_F(Cd9660, RockRidgeAndJolietPrefersRockRidge) {

@@ -360,5 +360,20 @@ o=$(stat -c '%a %u %g %Y' "$S/t/one")
 printf '%s\n%s\n' "$o" "$o" >"$W/exp"
 same "cp -p inside the image keeps mode, owner and times" "$W/exp" "$W/got"
 
+# ---- a second image: diff/cmp between images, cp from an ext4 image into tmpfs --------------
+cp "$IMG" "$W/img2"
+"$FSU" diff "$IMG" -r -I "$W/img2" / 2:/ >"$W/got"
+rc "diff -r between two images" 0 $?
+[ -s "$W/got" ] && bad "diff -r between identical images prints nothing" || ok
+"$FSU" cmp "$IMG" -I "$W/img2" d/a.txt 2:d/nonl >"$W/got"
+rc "cmp between images" 1 $?
+printf 'cp -a -I %s 2:/t /t\ndiff -r -I %s /t 2:/t\ncmp -I %s /t/one 2:/t/one\nls -lnR /t\n' "$IMG" "$IMG" "$IMG" |
+    "$FSU" shell -t tmpfs - >"$W/got"
+rc "cp -a from a second image, then diff -r against it" 0 $?
+"$FSU" ls "$IMG" -lnR /t >"$W/exp"
+grep -v '^total' "$W/exp" | awk '{ if ($1 ~ /^d/) $5 = ""; $1 = $1; print }' >"$W/exp2"
+grep -v '^total' "$W/got" | awk '{ if ($1 ~ /^d/) $5 = ""; $1 = $1; print }' >"$W/got2"
+same "ls -lnR of the copy (directory sizes aside)" "$W/exp2" "$W/got2"
+
 echo "fsu_test: $checks checks, $fails failed"
 [ $fails = 0 ]

@@ -362,6 +362,29 @@ std::optional<mode_t> apply_mode(std::string_view spec, mode_t old, bool is_dir)
     return mode;
 }
 
+std::optional<std::string> second_operand(std::string_view operand) {
+    if (operand.starts_with("2:"))
+        return std::string(operand.substr(2));
+    return std::nullopt;
+}
+
+bool SecondImage::open(Ctx& c, bool writable) {
+    if (image.empty()) {
+        c.warnx("2:PATH operands need a second image (-I IMAGE2)");
+        return false;
+    }
+    uk::MountOptions mo;
+    mo.type = type;
+    mo.read_only = !writable;
+    auto m = uk::Mount::open(image, mo);
+    if (!m) {
+        c.warnx("{}: {}", image, m.error().describe());
+        return false;
+    }
+    mount.emplace(std::move(*m));
+    return true;
+}
+
 std::optional<std::string> host_operand(std::string_view operand) {
     if (operand.starts_with("host:"))
         return std::string(operand.substr(5));

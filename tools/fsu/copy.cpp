@@ -446,8 +446,11 @@ void import_node(Ctx& c, const CpOpts& o, int pfd, const std::string& name, cons
 
 // ---- image -> image ------------------------------------------------------------------------
 
-void copy_in_image(Ctx& c, const CpOpts& o, const std::string& src, const std::string& dst, bool top) {
-    auto st = c.mnt->stat(src, top && !o.recursive ? uk::Follow::yes : uk::Follow::no);
+// From `from` (c.mnt itself or a second image) into c.mnt.
+void copy_in_image(Ctx& c, uk::Mount& from, const CpOpts& o, const std::string& src,
+                   const std::string& dst, bool top) {
+    const bool same_mount = &from == c.mnt;
+    auto st = from.stat(src, top && !o.recursive ? uk::Follow::yes : uk::Follow::no);
     if (!st) {
         c.fail(src, st.error());
         return;
@@ -459,7 +462,7 @@ void copy_in_image(Ctx& c, const CpOpts& o, const std::string& src, const std::s
             return;
         }
         auto dst_st = c.mnt->stat(dst);
-        if (dst_st && dst_st->st_ino == st->st_ino) {
+        if (same_mount && dst_st && dst_st->st_ino == st->st_ino) {
             c.warnx("{} and {} are identical (not copied).", src, dst);
             return;
         }
@@ -470,7 +473,7 @@ void copy_in_image(Ctx& c, const CpOpts& o, const std::string& src, const std::s
                 return;
             }
         }
-        auto list = c.mnt->list(src);
+        auto list = from.list(src);
         if (!list) {
             c.fail(src, list.error());
             return;
@@ -479,22 +482,26 @@ void copy_in_image(Ctx& c, const CpOpts& o, const std::string& src, const std::s
         for (const uk::DirEntry& e : *list) {
             if (e.name == "." || e.name == "..")
                 continue;
-            if (new_st && e.ino == new_st->st_ino)
+            if (same_mount && new_st && e.ino == new_st->st_ino)
                 continue;  // cp -R a a/b: do not copy the copy
-            copy_in_image(c, o, join(src, e.name), join(dst, e.name), false);
+            if (bad_name(e.name)) {
+                c.warnx("{}: bad name in directory", join(src, e.name));
+                continue;
+            }
+            copy_in_image(c, from, o, join(src, e.name), join(dst, e.name), false);
         }
         image_put_attrs(c, o, dst, *st);
         return;
     }
     auto dst_st = c.mnt->stat(dst);
-    if (dst_st && dst_st->st_ino == st->st_ino) {
+    if (same_mount && dst_st && dst_st->st_ino == st->st_ino) {
         c.warnx("{} and {} are identical (not copied).", src, dst);
         return;
     }
     if (!image_clear(c, dst))
         return;
     if (fmt == S_IFLNK) {
-        auto t = c.mnt->readlink(src);
+        auto t = from.readlink(src);
         auto r = t ? c.mnt->symlink(*t, dst) : uk::Result<void>(t.error());
         if (!r) {
             c.fail(dst, r.error());
@@ -507,7 +514,7 @@ void copy_in_image(Ctx& c, const CpOpts& o, const std::string& src, const std::s
             return;
         }
     } else {
-        auto in = c.mnt->open_file(src, O_RDONLY);
+        auto in = from.open_file(src, O_RDONLY);
         if (!in) {
             c.fail(src, in.error());
             return;
@@ -528,10 +535,12 @@ void copy_in_image(Ctx& c, const CpOpts& o, const std::string& src, const std::s
 }
 
 bool parse_cp(Ctx& c, std::vector<std::string>& args, CpOpts& o, std::vector<std::string>& ops,
-              const char* usage_line) {
-    Getopt g(args, "aDfpRrPHL");
+              const char* usage_line, SecondImage* second = nullptr) {
+    Getopt g(args, second ? "aDfpRrPHLI:T:" : "aDfpRrPHL");
     for (int ch; (ch = g.next()) != -1;) {
         switch (ch) {
+        case 'I': second->image = g.arg(); break;
+        case 'T': second->type = g.arg(); break;
         case 'a': o.recursive = o.preserve = true; break;
         case 'D': o.devices = true; break;
         case 'f': o.force = true; break;
@@ -568,20 +577,50 @@ int cmd_ecp(Ctx& c, std::vector<std::string>& args) {
 int cmd_cp(Ctx& c, std::vector<std::string>& args) {
     CpOpts o;
     std::vector<std::string> ops;
-    if (!parse_cp(c, args, o, ops, "[-aDfpR] source ... target  (host:PATH is on the host)"))
+    SecondImage second;
+    if (!parse_cp(c, args, o, ops,
+                  "[-aDfpR] [-I image2 [-T type2]] source ... target\n"
+                  "  (host:PATH is on the host, 2:PATH in image2)",
+                  &second))
         return 2;
     std::string target = ops.back();
     ops.pop_back();
+    bool need_second = second_operand(target).has_value();
+    for (const std::string& s : ops)
+        need_second |= second_operand(s).has_value();
+    if (need_second && !second.open(c, second_operand(target).has_value()))
+        return 1;
+    auto mount_of = [&](const std::string& operand, std::string* path) -> uk::Mount* {
+        if (auto p = second_operand(operand)) {
+            *path = *p;
+            return &*second.mount;
+        }
+        *path = operand;
+        return c.mnt;
+    };
     if (auto h = host_operand(target)) {
-        for (const std::string& s : ops)
+        struct stat tst;
+        bool target_dir = ::stat(h->c_str(), &tst) == 0 && S_ISDIR(tst.st_mode);
+        if (!target_dir && ops.size() > 1) {
+            c.warnx("{}: not a directory", *h);
+            return 1;
+        }
+        for (const std::string& s : ops) {
             if (host_operand(s)) {
                 c.warnx("{}: host to host copies are cp(1)'s job", s);
-                return 1;
+                c.status = 1;
+                continue;
             }
-        export_all(c, o, ops, *h);
+            std::string path;
+            Ctx sub(mount_of(s, &path), c.prog, c.image);
+            export_all(sub, o, {path}, *h);
+            c.status |= sub.status;
+        }
         return c.status;
     }
-    auto tst = c.mnt->stat(target);
+    std::string tpath;
+    Ctx dst(mount_of(target, &tpath), c.prog, c.image);
+    auto tst = dst.mnt->stat(tpath);
     bool target_dir = tst && S_ISDIR(tst->st_mode);
     if (!target_dir && ops.size() > 1) {
         c.warnx("{}: not a directory", target);
@@ -599,13 +638,21 @@ int cmd_cp(Ctx& c, std::vector<std::string>& args) {
                 c.fail_errno(parent, errno);
                 continue;
             }
-            std::string dst = target_dir && name != "." ? join(target, name) : target;
-            import_node(c, o, pfd.get(), name, *h, dst, true);
+            std::string d = target_dir && name != "." ? join(tpath, name) : tpath;
+            import_node(dst, o, pfd.get(), name, *h, d, true);
         } else {
-            std::string name = base_name(s);
-            std::string dst = target_dir && name != "/" ? join(target, name) : target;
-            copy_in_image(c, o, s, dst, true);
+            std::string path;
+            uk::Mount* from = mount_of(s, &path);
+            std::string name = base_name(path);
+            std::string d = target_dir && name != "/" ? join(tpath, name) : tpath;
+            copy_in_image(dst, *from, o, path, d, true);
         }
+    }
+    c.status |= dst.status;
+    if (second.mount && !second.mount->read_only()) {
+        auto r = second.mount->release();
+        if (!r)
+            c.fail(second.image, r.error());
     }
     return c.status;
 }

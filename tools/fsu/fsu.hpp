@@ -125,6 +125,14 @@ int cmd_touch(Ctx&, std::vector<std::string>&);
 int cmd_mknod(Ctx&, std::vector<std::string>&);
 int cmd_mkfifo(Ctx&, std::vector<std::string>&);
 
+// A second image for cp, cmp and diff (-I IMAGE2 [-T TYPE2]); its operands are written 2:PATH.
+struct SecondImage {
+    std::string image, type;
+    std::optional<uk::Mount> mount;
+    bool open(Ctx& c, bool writable);
+};
+std::optional<std::string> second_operand(std::string_view operand);
+
 // An operand naming a host path ("host:PATH"): the path, or nullopt for an image path.
 std::optional<std::string> host_operand(std::string_view operand);
 

@@ -484,6 +484,8 @@ std::string expand(const StatOpts& o, const std::string& f, const std::string& p
         }
         if (plus && !v.empty() && v[0] != '-' && std::isdigit(static_cast<unsigned char>(v[0])))
             v = "+" + v;
+        else if (space && !v.empty() && std::isdigit(static_cast<unsigned char>(v[0])))
+            v = " " + v;
         if (v.size() < width) {
             std::size_t pad = width - v.size();
             if (left)

@@ -19,10 +19,10 @@ const std::vector<Command> command_table = {
     {"find", cmd_find, false, true, "path ... [expression]"},
     {"du", cmd_du, false, true, "[-aHhkLPscx] [-d depth] [file ...]"},
     {"df", cmd_df, false, true, "[-hiPk] [--json]"},
-    {"cmp", cmd_cmp, false, true, "[-l|-s] file1 file2   (host:PATH names a host file)"},
-    {"diff", cmd_diff, false, true, "[-qru] file1 file2   (host:PATH names a host file or tree)"},
+    {"cmp", cmd_cmp, false, true, "[-l|-s] [-I image2 [-T type2]] file1 file2"},
+    {"diff", cmd_diff, false, true, "[-qru] [-U n] [-I image2 [-T type2]] file1 file2"},
     {"ecp", cmd_ecp, false, true, "[-DpRa] image-file ... host-target"},
-    {"cp", cmd_cp, true, true, "[-DfpRa] source ... target   (host:PATH names a host file)"},
+    {"cp", cmd_cp, true, true, "[-aDfpR] [-I image2 [-T type2]] source ... target"},
     {"write", cmd_write, true, true, "[-a] file   (writes standard input into file)"},
     {"mv", cmd_mv, true, true, "[-f] source ... target"},
     {"rm", cmd_rm, true, true, "[-fRrd] file ..."},
@@ -49,7 +49,12 @@ void usage(FILE* out) {
                "-t TYPE  file system type (ext2fs, tmpfs, ...); detected when not given.\n"
                "-o OPTS  comma-separated: ro, rw, cache=BYTES[k|m|g].\n"
                "The image is opened read-only unless the command writes.\n"
-               "In cp, cmp and diff an operand written host:PATH is a path on the host.\n"
+               "In cp, cmp and diff an operand written host:PATH is a path on the host, and\n"
+               "2:PATH a path in the second image named by -I IMAGE2 (type -T TYPE2); cp\n"
+               "opens that image read-write when the target is in it.\n"
+               "ecp copies image files out to the host: symlinks are recreated, never followed,\n"
+               "nothing is written outside the target, names holding '/' are refused, device\n"
+               "nodes are made only with -D.\n"
                "\n"
                "Commands:\n");
     for (const Command& c : command_table)
@@ -217,7 +222,7 @@ int run_shell(Ctx& c, std::vector<std::string>& args, const std::string& display
         } else if (const Command* cmd = find_command(words[0]); cmd && std::strcmp(cmd->name, "shell")) {
             if (cmd->writes && c.mnt->read_only() &&
                 !(std::strcmp(cmd->name, "cp") == 0 && words.size() > 1 &&
-                  host_operand(words.back()))) {
+                  (host_operand(words.back()) || second_operand(words.back())))) {
                 fmt::print(stderr, "{}: the image is mounted read-only\n", words[0]);
                 rc = 1;
             } else {
@@ -323,8 +328,9 @@ int fsu_main(int argc, char** argv) {
     }
 
     bool writes = cmd->writes;
-    if (std::strcmp(cmd->name, "cp") == 0 && !rest.empty() && host_operand(rest.back()))
-        writes = false;  // image to host: nothing is written into the image
+    if (std::strcmp(cmd->name, "cp") == 0 && !rest.empty() &&
+        (host_operand(rest.back()) || second_operand(rest.back())))
+        writes = false;  // to the host or the second image: nothing is written into this one
     uk::MountOptions mo;
     mo.type = g.type;
     mo.cache_bytes = g.cache;

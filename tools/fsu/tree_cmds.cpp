@@ -586,11 +586,12 @@ namespace {
 struct Side {
     Ctx& c;
     bool host;
+    uk::Mount* m;  // the image (the first or the second), or null on the host
     std::string shown;  // display prefix
 
     uk::Result<struct stat> stat(const std::string& p, bool follow) const {
         if (!host)
-            return c.mnt->stat(p, follow ? uk::Follow::yes : uk::Follow::no);
+            return m->stat(p, follow ? uk::Follow::yes : uk::Follow::no);
         struct stat st;
         if ((follow ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st)) != 0)
             return uk::Error::sys(errno);
@@ -598,7 +599,7 @@ struct Side {
     }
     uk::Result<std::string> read_all(const std::string& p) const {
         if (!host) {
-            auto v = c.mnt->read_file(p);
+            auto v = m->read_file(p);
             if (!v)
                 return v.error();
             return std::string(reinterpret_cast<const char*>(v->data()), v->size());
@@ -625,7 +626,7 @@ struct Side {
     uk::Result<std::vector<std::string>> list(const std::string& p) const {
         std::vector<std::string> out;
         if (!host) {
-            auto l = c.mnt->list(p);
+            auto l = m->list(p);
             if (!l)
                 return l.error();
             for (const uk::DirEntry& e : *l)
@@ -645,7 +646,7 @@ struct Side {
     }
     uk::Result<std::string> readlink(const std::string& p) const {
         if (!host)
-            return c.mnt->readlink(p);
+            return m->readlink(p);
         char buf[4096];
         ssize_t n = ::readlink(p.c_str(), buf, sizeof buf);
         if (n < 0)
@@ -654,22 +655,39 @@ struct Side {
     }
 };
 
-Side side_of(Ctx& c, const std::string& operand, std::string* path) {
+Side side_of(Ctx& c, SecondImage& second, const std::string& operand, std::string* path) {
     if (auto h = host_operand(operand)) {
         *path = *h;
-        return Side{c, true, *h};
+        return Side{c, true, nullptr, *h};
+    }
+    if (auto p = second_operand(operand)) {
+        *path = *p;
+        return Side{c, false, &*second.mount, *p};
     }
     *path = operand;
-    return Side{c, false, operand};
+    return Side{c, false, c.mnt, operand};
+}
+
+// Opens the second image when an operand names it; false (after a message) on failure.
+bool open_second(Ctx& c, SecondImage& second, const std::vector<std::string>& ops) {
+    for (const std::string& o : ops)
+        if (second_operand(o))
+            return second.open(c, false);
+    return true;
 }
 
 }  // namespace
 
 int cmd_cmp(Ctx& c, std::vector<std::string>& args) {
     bool list_all = false, silent = false;
-    Getopt g(args, "ls");
+    SecondImage second;
+    Getopt g(args, "lsI:T:");
     for (int ch; (ch = g.next()) != -1;) {
-        if (ch == 'l')
+        if (ch == 'I')
+            second.image = g.arg();
+        else if (ch == 'T')
+            second.type = g.arg();
+        else if (ch == 'l')
             list_all = true;
         else if (ch == 's')
             silent = true;
@@ -678,11 +696,13 @@ int cmd_cmp(Ctx& c, std::vector<std::string>& args) {
     }
     auto ops = g.operands();
     if (ops.size() != 2) {
-        fmt::print(stderr, "usage: {} [-l|-s] file1 file2\n", c.prog);
+        fmt::print(stderr, "usage: {} [-l|-s] [-I image2 [-T type2]] file1 file2\n", c.prog);
         return 2;
     }
+    if (!open_second(c, second, ops))
+        return 2;
     std::string p1, p2;
-    Side s1 = side_of(c, ops[0], &p1), s2 = side_of(c, ops[1], &p2);
+    Side s1 = side_of(c, second, ops[0], &p1), s2 = side_of(c, second, ops[1], &p2);
     auto a = s1.read_all(p1);
     if (!a) {
         if (!silent)
@@ -1002,9 +1022,12 @@ void diff_paths(DiffOpts& o, const Side& s1, const std::string& p1, const Side& 
 int cmd_diff(Ctx& c, std::vector<std::string>& args) {
     DiffOpts o;
     o.invocation = "diff";
-    Getopt g(args, "qruU:");
+    SecondImage second;
+    Getopt g(args, "qruU:I:T:");
     for (int ch; (ch = g.next()) != -1;) {
         switch (ch) {
+        case 'I': second.image = g.arg(); break;
+        case 'T': second.type = g.arg(); break;
         case 'q': o.brief = true; o.invocation += " -q"; break;
         case 'r': o.recursive = true; o.invocation += " -r"; break;
         case 'u': o.unified = true; o.invocation += " -u"; break;
@@ -1013,16 +1036,18 @@ int cmd_diff(Ctx& c, std::vector<std::string>& args) {
             o.context = std::max(0, std::min(1000, std::atoi(g.arg())));
             o.invocation += fmt::format(" -U {}", o.context);
             break;
-        default: fmt::print(stderr, "usage: {} [-qru] [-U n] file1 file2\n", c.prog); return 2;
+        default: fmt::print(stderr, "usage: {} [-qru] [-U n] [-I image2 [-T type2]] file1 file2\n", c.prog); return 2;
         }
     }
     auto ops = g.operands();
     if (ops.size() != 2) {
-        fmt::print(stderr, "usage: {} [-qru] [-U n] file1 file2\n", c.prog);
+        fmt::print(stderr, "usage: {} [-qru] [-U n] [-I image2 [-T type2]] file1 file2\n", c.prog);
         return 2;
     }
+    if (!open_second(c, second, ops))
+        return 2;
     std::string p1, p2;
-    Side s1 = side_of(c, ops[0], &p1), s2 = side_of(c, ops[1], &p2);
+    Side s1 = side_of(c, second, ops[0], &p1), s2 = side_of(c, second, ops[1], &p2);
     // diff FILE DIR compares FILE with DIR/basename(FILE), as POSIX says.
     auto st1 = s1.stat(p1, true), st2 = s2.stat(p2, true);
     if (st1 && st2 && S_ISDIR(st2->st_mode) && !S_ISDIR(st1->st_mode))

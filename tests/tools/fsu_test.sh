@@ -262,6 +262,31 @@ ln -s ../outside/victim "$W/box/t5/file"
 [ ! -e "$W/box/outside/victim" ] && [ -f "$W/box/t5/file" ] && [ ! -L "$W/box/t5/file" ] && ok ||
     bad "ecp replaced a planted file symlink instead of writing through it"
 
+# Names no host file can have: an image whose directory entries hold '/' and NUL (made by
+# patching the bytes of two names in an image without metadata checksums).
+X=$W/crafted
+mkdir -p "$X/evil/sl"
+echo a >"$X/evil/sl@sh"
+echo b >"$X/evil/nu@l"
+echo c >"$X/evil/sl/sh"
+echo ok >"$X/evil/fine"
+mke2fs -q -F -t ext4 -O ^metadata_csum -d "$X" -E root_owner=0:0 "$W/crafted.img" 8M >/dev/null 2>&1
+python3 -c "
+import sys; p=sys.argv[1]; d=open(p,'rb').read()
+d=d.replace(b'sl@sh',b'sl/sh').replace(b'nu@l',b'nu\x00l'); open(p,'wb').write(d)" "$W/crafted.img"
+mkdir -p "$W/box/c"
+"$FSU" ecp "$W/crafted.img" -R /evil "$W/box/c" 2>"$W/err"
+rc "ecp: names with / or NUL fail" 1 $?
+[ "$(grep -c 'refusing to extract' "$W/err")" = 2 ] && ok || { bad "ecp: both bad names refused"; cat "$W/err"; }
+(cd "$W/box/c" && find . | sort) >"$W/got"
+printf '.\n./evil\n./evil/fine\n./evil/sl\n./evil/sl/sh\n' >"$W/exp"
+same "ecp: only the good names extracted" "$W/exp" "$W/got"
+[ "$(cat "$W/box/c/evil/sl/sh")" = c ] && ok || bad "ecp: sl/sh is the real one, not the crafted name"
+"$FSU" ls "$W/crafted.img" /evil >"$W/got" 2>/dev/null
+rc "ls: bad names fail" 1 $?
+printf 'fine\nsl\n' >"$W/exp"
+same "ls: bad names not listed" "$W/exp" "$W/got"
+
 # ---- write commands through fsu shell on tmpfs --------------------------------------------
 cat >"$W/script" <<'EOF'
 # a comment
@@ -333,6 +358,36 @@ echo "rm: /nope: No such file or directory" >"$W/exp"
 same "shell error message" "$W/exp" "$W/err"
 printf 'ls /\nbogus\n' | "$FSU" shell -t tmpfs - -e >/dev/null 2>&1
 rc "shell: unknown command" 1 $?
+
+cat >"$W/script2" <<'EOF'
+mkdir -p /x/y/z
+rmdir -p /x/y/z
+ls /
+mkdir /d
+touch -t 200102030405.06 /ref
+touch /f /g
+touch -r /ref /f
+stat -f "%Sm" /f
+mv /f /g /d
+ls /d
+ln -s one /d/s
+ln -sf two /d/s
+stat -f "%SY" /d/s
+write -a /d/f
+cat /d/f
+rm -f /nope
+rm -rf /d
+ls /
+EOF
+printf 'tail\n' | "$FSU" shell -t tmpfs - "$W/script2" >"$W/got" 2>"$W/err"
+rc "shell script 2" 0 $?
+printf 'Feb  3 04:05:06 2001\nf\ng\ntwo\ntail\nref\n' >"$W/exp"
+same "mkdir -p, rmdir -p, touch -r, mv, ln -sf, write -a, rm -f, rm -rf" "$W/exp" "$W/got"
+for bad_cmd in "mkdir /" "rmdir /nope" "rm /" "mv /nope /x" "ln /nope /x" "chmod 9 /" "chown nosuchuser: /" \
+    "touch -t 99 /x" "mknod /x q 1 2" "cat /" "chflags bogus /"; do
+    echo "$bad_cmd" | "$FSU" shell -t tmpfs - >/dev/null 2>&1
+    rc "shell: $bad_cmd fails" 1 $?
+done
 
 # chmod's symbolic modes against the host's chmod.
 for spec in u+x g-r o=rw a+X u=rwx,go=rx +t u+s,g+s go-w =r a=,u+r ug+rw o+x,-x 700 4711; do

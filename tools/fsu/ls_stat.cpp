@@ -171,7 +171,7 @@ public:
             if (d.name.starts_with('.') && !m_o.all &&
                 (!m_o.almost || d.name == "." || d.name == ".."))
                 continue;
-            if (d.name.find('/') != std::string::npos || d.name.empty()) {
+            if (d.name != "." && d.name != ".." && bad_name(d.name)) {
                 m_c.warnx("{}: bad name in directory", join(shown, d.name));
                 continue;
             }

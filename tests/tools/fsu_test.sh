@@ -401,6 +401,12 @@ for spec in u+x g-r o=rw a+X u=rwx,go=rx +t u+s,g+s go-w =r a=,u+r ug+rw o+x,-x 
 done
 
 # ---- cp -a round trip host -> tmpfs -> host -------------------------------------------------
+ln "$S/t/sub/deeper/hundred" "$S/t/hardlink"
+printf 'cp -a host:%s /t\nstat -f "%%l %%i" /t/hardlink /t/sub/deeper/hundred\n' "$S/t" |
+    "$FSU" shell -t tmpfs - >"$W/got"
+awk 'NR == 1 { a = $0 } NR == 2 { exit !(a == $0 && $1 == 2) }' "$W/got" && ok ||
+    { bad "cp -a keeps hard links"; cat "$W/got"; }
+rm "$S/t/hardlink"
 R=$W/round
 mkdir -p "$R"
 printf 'cp -a host:%s /t\ncp -a /t host:%s\n' "$S/t" "$R" | "$FSU" shell -t tmpfs -

@@ -7,6 +7,7 @@
 // source the same way, so a symlink inside it is copied as a symlink, never followed out.
 #include <cstring>
 #include <dirent.h>
+#include <map>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +19,25 @@ namespace {
 
 struct CpOpts {
     bool recursive = false, preserve = false, devices = false, force = false;
+    // With -p/-a, files with several links copied into an image stay linked: (dev, ino) of
+    // the source to the first copy's path.
+    mutable std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> links;
 };
+
+// A later name of a multiply-linked file already copied into the image becomes a hard link.
+bool image_relink(Ctx& c, const CpOpts& o, const struct stat& st, const std::string& dst) {
+    if (!o.preserve || st.st_nlink < 2 || S_ISDIR(st.st_mode))
+        return false;
+    auto [it, fresh] = o.links.try_emplace({st.st_dev, st.st_ino}, dst);
+    if (fresh)
+        return false;
+    if (auto old = c.mnt->stat(dst, uk::Follow::no); old && !S_ISDIR(old->st_mode))
+        (void)c.mnt->remove(dst);
+    auto r = c.mnt->link(it->second, dst);
+    if (!r)
+        c.fail(dst, r.error());
+    return true;
+}
 
 mode_t current_umask() {
     mode_t m = umask(022);
@@ -398,6 +417,8 @@ void import_node(Ctx& c, const CpOpts& o, int pfd, const std::string& name, cons
     }
     if (!image_clear(c, dst))
         return;
+    if (image_relink(c, o, st, dst))
+        return;
     if (fmt == S_IFLNK) {
         char buf[4096];
         ssize_t n = readlinkat(pfd, name.c_str(), buf, sizeof buf);
@@ -499,6 +520,8 @@ void copy_in_image(Ctx& c, uk::Mount& from, const CpOpts& o, const std::string& 
         return;
     }
     if (!image_clear(c, dst))
+        return;
+    if (image_relink(c, o, *st, dst))
         return;
     if (fmt == S_IFLNK) {
         auto t = from.readlink(src);

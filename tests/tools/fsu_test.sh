@@ -406,6 +406,10 @@ printf 'cp -a host:%s /t\nstat -f "%%l %%i" /t/hardlink /t/sub/deeper/hundred\n'
     "$FSU" shell -t tmpfs - >"$W/got"
 awk 'NR == 1 { a = $0 } NR == 2 { exit !(a == $0 && $1 == 2) }' "$W/got" && ok ||
     { bad "cp -a keeps hard links"; cat "$W/got"; }
+mkdir -p "$W/hl"
+printf 'cp -a host:%s /t\ncp -a /t host:%s\n' "$S/t" "$W/hl" | "$FSU" shell -t tmpfs -
+[ "$(stat -c %i "$W/hl/t/hardlink")" = "$(stat -c %i "$W/hl/t/sub/deeper/hundred")" ] && ok ||
+    bad "cp -a out of an image keeps hard links"
 rm "$S/t/hardlink"
 R=$W/round
 mkdir -p "$R"

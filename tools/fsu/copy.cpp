@@ -22,6 +22,18 @@ struct CpOpts {
     // With -p/-a, files with several links copied into an image stay linked: (dev, ino) of
     // the source to the first copy's path.
     mutable std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> links;
+    // The same when extracting to the host: the first copy's directory (a descriptor, so that
+    // linkat never resolves a path) and name. At most max_host_links are kept open.
+    mutable std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<int, std::string>> host_links;
+    static constexpr std::size_t max_host_links = 256;
+
+    CpOpts() = default;
+    CpOpts(const CpOpts&) = delete;
+    CpOpts& operator=(const CpOpts&) = delete;
+    ~CpOpts() {
+        for (auto& [key, v] : host_links)
+            ::close(v.first);
+    }
 };
 
 // A later name of a multiply-linked file already copied into the image becomes a hard link.
@@ -176,6 +188,17 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
         c.warnx("{}: {} not extracted", src, type_name(st->st_mode));
         return;
     }
+    const std::pair<std::uint64_t, std::uint64_t> key{st->st_dev, st->st_ino};
+    if (o.preserve && st->st_nlink > 1) {
+        auto it = o.host_links.find(key);
+        if (it != o.host_links.end()) {
+            if (!clear_slot(c, dfd, name, shown))
+                return;
+            if (linkat(it->second.first, it->second.second.c_str(), dfd, name.c_str(), 0) == 0)
+                return;
+            // The first copy is gone or elsewhere: copy the data again.
+        }
+    }
     auto in = c.mnt->open_file(src, O_RDONLY);
     if (!in) {
         c.fail(src, in.error());
@@ -228,6 +251,12 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
         off += *n;
     }
     set_host_attrs(c, o, dfd, name, out.get(), *st, shown);
+    if (o.preserve && st->st_nlink > 1 && o.host_links.size() < CpOpts::max_host_links &&
+        !o.host_links.count(key)) {
+        int keep = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (keep >= 0)
+            o.host_links.emplace(key, std::make_pair(keep, name));
+    }
 }
 
 void export_contents(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const std::string& shown) {

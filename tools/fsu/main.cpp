@@ -35,7 +35,11 @@ const std::vector<Command> command_table = {
     {"touch", cmd_touch, true, true, "[-acfhm] [-r file] [-t [[CC]YY]MMDDhhmm[.SS]] file ..."},
     {"mknod", cmd_mknod, true, true, "[-m mode] name b|c major minor | name p"},
     {"mkfifo", cmd_mkfifo, true, true, "[-m mode] fifo ..."},
-    {"shell", cmd_shell_placeholder, true, true, "[script]   (commands from script or stdin)"},
+    {"shell", cmd_shell_placeholder, true, true,
+     "[-e] [script]  commands from script or stdin on one mount, one per line (words\n"
+     "           split and quoted as sh does, # comments); also cd, sync, echo, exit.\n"
+     "           -e stops at the first failure. Read-write unless -o ro or the driver\n"
+     "           only reads."},
 };
 
 void usage(FILE* out) {

@@ -201,6 +201,11 @@ head -c 1048576 /dev/zero >"$W/zero.img"
 "$FSU" ls "$W/zero.img" / 2>"$W/err"
 rc "ls on a non-file-system" 1 $?
 grep -q 'tried: .*ext2fs' "$W/err" && ok || { bad "detection error lists the types tried"; cat "$W/err"; }
+head -c 2000000 "$IMG" >"$W/short.img"
+"$FSU" ls "$W/short.img" / >/dev/null 2>"$W/err"
+rc "ls on a truncated image" 1 $?
+grep -q "^fsu ls: $W/short.img: ext2fs: superblock: .*(Invalid argument)$" "$W/err" && ok ||
+    { bad "the driver's message for a truncated image"; cat "$W/err"; }
 "$FSU" ls -t ext2fs "$IMG" d/a.txt >"$W/got"
 echo d/a.txt >"$W/exp"
 same "-t ext2fs" "$W/exp" "$W/got"

@@ -48,6 +48,10 @@ echo two >"$S/t/sub/two"
 seq 1 100 >"$S/t/sub/deeper/hundred"
 ln -s ../one "$S/t/sub/up"
 chown -h 1:34 "$S/t/one" 2>/dev/null
+mkdir "$S/many"
+for i in $(seq 1 37); do : >"$S/many/file_$((i * i * 7))"; done
+: >"$S/many/a_much_longer_name_here"
+mkdir "$S/many/subdir"
 IMG=$W/img
 mke2fs -q -F -t ext4 -d "$S" -E root_owner=0:0 "$IMG" 32M >/dev/null 2>&1 || { echo "FAIL: mke2fs"; exit 1; }
 
@@ -68,6 +72,13 @@ done
 (cd "$S" && ls -t d/a.txt d/nonl d/big; ls -tr d/a.txt d/nonl d/big) >"$W/exp"
 ("$FSU" ls "$IMG" -t d/a.txt d/nonl d/big; "$FSU" ls "$IMG" -tr d/a.txt d/nonl d/big) >"$W/got"
 same "ls -t, -tr" "$W/exp" "$W/got"
+for w in 80 40 132 20 1; do
+    for o in -C -x -CF -xr; do
+        (cd "$S" && COLUMNS=$w ls $o many) >"$W/exp"
+        COLUMNS=$w "$FSU" ls "$IMG" $o many >"$W/got"
+        same "COLUMNS=$w ls $o" "$W/exp" "$W/got"
+    done
+done
 "$BIN/fsu_ls" "$IMG" -l d | grep -v '^total' >"$W/got"
 (cd "$S" && ls -l d) | grep -v '^total' >"$W/exp"
 same "fsu_ls (argv[0])" "$W/exp" "$W/got"

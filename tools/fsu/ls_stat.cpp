@@ -7,6 +7,8 @@
 #include <sys/sysmacros.h>
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "fsu.hpp"
 
@@ -25,7 +27,74 @@ struct LsOpts {
     bool inode = false, size_blocks = false, classify = false, recursive = false;
     bool reverse = false, by_time = false, by_size = false, atime = false, ctime = false;
     bool json = false, unsorted = false;
+    char layout = '1';  // '1' one per line, 'C' columns down, 'x' columns across
 };
+
+std::size_t screen_width() {
+    if (const char* c = std::getenv("COLUMNS")) {
+        long v = std::atol(c);
+        if (v > 0 && v < 100000)
+            return static_cast<std::size_t>(v);
+    }
+    winsize ws{};
+    if (isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+// As POSIX ls -C/-x: the most columns that fit the width, two spaces between columns.
+void print_columns(const std::vector<std::string>& cells, bool across) {
+    if (cells.empty())
+        return;
+    const std::size_t width = screen_width(), n = cells.size();
+    std::size_t cols = 1, rows = n;
+    std::vector<std::size_t> widths;
+    for (std::size_t try_cols = std::min(n, std::max<std::size_t>(1, width / 3)); try_cols >= 1; --try_cols) {
+        std::size_t r = (n + try_cols - 1) / try_cols;
+        std::vector<std::size_t> w(try_cols, 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t col = across ? i % try_cols : i / r;
+            w[col] = std::max(w[col], cells[i].size());
+        }
+        std::size_t total = 0;
+        for (std::size_t k = 0; k < try_cols; ++k)
+            total += w[k] + (k + 1 < try_cols ? 2 : 0);
+        if (total < width || try_cols == 1) {
+            cols = try_cols;
+            rows = r;
+            widths = std::move(w);
+            break;
+        }
+    }
+    // Padding as the BSD and GNU tools do: tabs to the 8-column stops, then spaces.
+    auto indent = [](std::string& line, std::size_t from, std::size_t to) {
+        while (from < to) {
+            if (to / 8 > (from + 1) / 8) {
+                line += '\t';
+                from += 8 - from % 8;
+            } else {
+                line += ' ';
+                ++from;
+            }
+        }
+    };
+    for (std::size_t row = 0; row < rows; ++row) {
+        std::string line;
+        std::size_t pos = 0;
+        for (std::size_t col = 0; col < cols; ++col) {
+            std::size_t i = across ? row * cols + col : col * rows + row;
+            if (i >= n)
+                break;
+            std::size_t next = across ? i + 1 : i + rows;
+            bool last = col + 1 == cols || next >= n;
+            line += cells[i];
+            if (!last)
+                indent(line, pos + cells[i].size(), pos + widths[col] + 2);
+            pos += widths[col] + 2;
+        }
+        fmt::print("{}\n", line);
+    }
+}
 
 const timespec& shown_time(const LsOpts& o, const struct stat& st) {
     return o.atime ? st.st_atim : o.ctime ? st.st_ctim : st.st_mtim;
@@ -118,6 +187,7 @@ public:
         }
         if (total && (m_o.longf || m_o.size_blocks))
             fmt::print("total {}\n", sum);
+        std::vector<std::string> cells;
         for (const Entry& e : v) {
             std::string line;
             if (m_o.inode)
@@ -135,8 +205,13 @@ public:
             else if (m_o.classify)
                 if (char t = type_char(e.st.st_mode))
                     line += t;
-            fmt::print("{}\n", line);
+            cells.push_back(std::move(line));
         }
+        if (m_o.longf || m_o.layout == '1')
+            for (const std::string& l : cells)
+                fmt::print("{}\n", l);
+        else
+            print_columns(cells, m_o.layout == 'x');
     }
 
     uk::Result<void> fill(Entry& e, uk::Follow follow) {
@@ -254,10 +329,13 @@ private:
 
 int cmd_ls(Ctx& c, std::vector<std::string>& args) {
     LsOpts o;
-    Getopt g(args, "1AacdFfilnRrSstu", true);
+    o.layout = isatty(1) ? 'C' : '1';
+    Getopt g(args, "1ACacdFfilnRrSstux", true);
     for (int ch; (ch = g.next()) != -1;) {
         switch (ch) {
-        case '1': break;
+        case '1': o.layout = '1'; break;
+        case 'C': o.layout = 'C'; o.longf = false; break;
+        case 'x': o.layout = 'x'; o.longf = false; break;
         case 'A': o.almost = true; break;
         case 'a': o.all = true; break;
         case 'c': o.ctime = true; o.atime = false; break;
@@ -266,7 +344,7 @@ int cmd_ls(Ctx& c, std::vector<std::string>& args) {
         case 'F': o.classify = true; break;
         case 'f': o.unsorted = o.all = true; break;
         case 'i': o.inode = true; break;
-        case 'l': o.longf = true; break;
+        case 'l': o.longf = true; o.layout = '1'; break;
         case 'n': o.longf = o.numeric = true; break;
         case 'R': o.recursive = true; break;
         case 'r': o.reverse = true; break;
@@ -275,7 +353,7 @@ int cmd_ls(Ctx& c, std::vector<std::string>& args) {
         case 't': o.by_time = true; break;
         case 'J': o.json = o.longf = true; break;
         default:
-            fmt::print(stderr, "usage: {} [-1AacdFfilnRrSstu] [--json] [file ...]\n", c.prog);
+            fmt::print(stderr, "usage: {} [-1ACacdFfilnRrSstux] [--json] [file ...]\n", c.prog);
             return 2;
         }
     }

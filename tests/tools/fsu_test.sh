@@ -372,6 +372,9 @@ sed -E 's/[A-Z][a-z]{2} [ 0-9]{2} [0-9]{2}:[0-9]{2} /Jan  1 00:00 /; s/^(d[^ ]+ 
 same "shell script on tmpfs" "$W/exp" "$W/got2"
 echo "rm: /nope: No such file or directory" >"$W/exp"
 same "shell error message" "$W/exp" "$W/err"
+printf 'write /x\nls /\n' | "$FSU" shell -t tmpfs - >"$W/got" 2>/dev/null
+rc "shell: write with the script on stdin" 1 $?
+[ -s "$W/got" ] && bad "shell: write must not eat the script" || ok
 printf 'ls /\nbogus\n' | "$FSU" shell -t tmpfs - -e >/dev/null 2>&1
 rc "shell: unknown command" 1 $?
 

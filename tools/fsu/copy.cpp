@@ -723,6 +723,10 @@ int cmd_write(Ctx& c, std::vector<std::string>& args) {
         fmt::print(stderr, "usage: {} [-a] file\n", c.prog);
         return 2;
     }
+    if (c.stdin_is_script) {
+        c.warnx("standard input holds the commands: give the shell a script file to use write");
+        return 1;
+    }
     auto f = c.mnt->open_file(ops[0], O_WRONLY | O_CREAT | (append ? 0 : O_TRUNC), 0644);
     if (!f) {
         c.fail(ops[0], f.error());

@@ -27,6 +27,7 @@ struct Ctx {
     std::string prog;   // what error messages start with: "fsu ls", "fsu_ls"
     std::string image;  // the image as named on the command line (df shows it)
     int status = 0;     // 0, or 1 once anything failed
+    bool stdin_is_script = false;  // in `fsu shell` reading commands from stdin
 
     // "prog: message" on stderr; marks failure.
     template <class... A>

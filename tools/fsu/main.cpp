@@ -231,6 +231,7 @@ int run_shell(Ctx& c, std::vector<std::string>& args, const std::string& display
                 rc = 1;
             } else {
                 Ctx sub{c.mnt, words[0], c.image};
+                sub.stdin_is_script = in == &std::cin;
                 rc = run_command(sub, *cmd, words);
             }
         } else {

@@ -93,6 +93,23 @@ same "ls the good one is still listed" "$W/exp" "$W/got"
 "$FSU" ls "$IMG" --json d | python3 -c 'import json,sys; v=json.load(sys.stdin); assert {e["name"] for e in v} == {"a.txt","big","zero","nonl","bin","lnk","dangling"}, v; assert [e for e in v if e["name"]=="lnk"][0]["target"] == "a.txt"' &&
     ok || bad "ls --json"
 
+# Device nodes in ls -l (root only: mknod).
+V=$W/devsrc
+mkdir -p "$V/devs"
+if mknod "$V/devs/null" c 1 3 2>/dev/null && mknod "$V/devs/loop0" b 7 0 &&
+    mknod "$V/devs/tty10" c 4 10 && mknod "$V/devs/big" c 136 1023; then
+    mkfifo "$V/devs/fifo"
+    seq 1 20000 >"$V/devs/file"
+    mke2fs -q -F -t ext4 -d "$V" -E root_owner=0:0 "$W/dev.img" 8M >/dev/null 2>&1
+    (cd "$V" && ls -l devs) | grep -v '^total' >"$W/exp"
+    "$FSU" ls "$W/dev.img" -l devs | grep -v '^total' >"$W/got"
+    same "ls -l with device nodes" "$W/exp" "$W/got"
+    (cd "$V" && stat -c '%n %t %T %F' devs/*) >"$W/exp"
+    "$FSU" stat "$W/dev.img" -f '%N %Hr %Lr %HT' $(cd "$V" && echo devs/*) | awk '{ $2 = sprintf("%x", $2); $3 = sprintf("%x", $3); print }' |
+        sed 's/Character Device/character special file/; s/Block Device/block special file/; s/FIFO/fifo/; s/Regular File/regular file/' >"$W/got"
+    same "stat -f %Hr %Lr %HT" "$W/exp" "$W/got"
+fi
+
 # ---- cat ---------------------------------------------------------------------------------
 for f in d/a.txt d/big d/zero d/nonl d/bin t/sub/deeper/hundred d/lnk; do
     cat "$S/$f" >"$W/exp"

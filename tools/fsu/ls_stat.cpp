@@ -131,9 +131,12 @@ std::string ls_time(const timespec& t) {
     return buf;
 }
 
-std::string size_field(const struct stat& st) {
-    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
-        return fmt::format("{}, {}", major(st.st_rdev), minor(st.st_rdev));
+bool is_dev(const struct stat& st) { return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode); }
+
+// The size column; devices show "major, minor", each part aligned within the listing.
+std::string size_field(const struct stat& st, std::size_t w_major = 0, std::size_t w_minor = 0) {
+    if (is_dev(st))
+        return fmt::format("{:>{}}, {:>{}}", major(st.st_rdev), w_major, minor(st.st_rdev), w_minor);
     return std::to_string(st.st_size);
 }
 
@@ -175,6 +178,13 @@ public:
             return;
         }
         std::size_t w_ino = 0, w_blk = 0, w_nl = 0, w_user = 0, w_group = 0, w_size = 0;
+        std::size_t w_major = 0, w_minor = 0;
+        for (const Entry& e : v) {
+            if (is_dev(e.st)) {
+                w_major = std::max(w_major, std::to_string(major(e.st.st_rdev)).size());
+                w_minor = std::max(w_minor, std::to_string(minor(e.st.st_rdev)).size());
+            }
+        }
         std::uint64_t sum = 0;
         for (const Entry& e : v) {
             w_ino = std::max(w_ino, std::to_string(e.st.st_ino).size());
@@ -182,7 +192,7 @@ public:
             w_nl = std::max(w_nl, std::to_string(e.st.st_nlink).size());
             w_user = std::max(w_user, owner(e.st).size());
             w_group = std::max(w_group, grp(e.st).size());
-            w_size = std::max(w_size, size_field(e.st).size());
+            w_size = std::max(w_size, size_field(e.st, w_major, w_minor).size());
             sum += kblocks(e.st);
         }
         if (total && (m_o.longf || m_o.size_blocks))
@@ -197,7 +207,7 @@ public:
             if (m_o.longf) {
                 line += fmt::format("{} {:>{}} {:<{}} {:<{}} {:>{}} {} ", mode_string(e.st.st_mode),
                                     e.st.st_nlink, w_nl, owner(e.st), w_user, grp(e.st), w_group,
-                                    size_field(e.st), w_size, ls_time(shown_time(m_o, e.st)));
+                                    size_field(e.st, w_major, w_minor), w_size, ls_time(shown_time(m_o, e.st)));
             }
             line += e.name;
             if (m_o.longf && S_ISLNK(e.st.st_mode))

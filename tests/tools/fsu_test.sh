@@ -404,6 +404,8 @@ touch -t 200102030405.06 /ref
 touch /f /g
 touch -r /ref /f
 stat -f "%Sm" /f
+touch -d 2003-04-05T06:07:08.5Z /g
+stat -f "%m %.1m" /g
 mv /f /g /d
 ls /d
 ln -s one /d/s
@@ -417,7 +419,7 @@ ls /
 EOF
 printf 'tail\n' | "$FSU" shell -t tmpfs - "$W/script2" >"$W/got" 2>"$W/err"
 rc "shell script 2" 0 $?
-printf 'Feb  3 04:05:06 2001\nf\ng\ntwo\ntail\nref\n' >"$W/exp"
+printf 'Feb  3 04:05:06 2001\n1049522828 1049522828.5\nf\ng\ntwo\ntail\nref\n' >"$W/exp"
 same "mkdir -p, rmdir -p, touch -r, mv, ln -sf, write -a, rm -f, rm -rf" "$W/exp" "$W/got"
 for bad_cmd in "mkdir /" "rmdir /nope" "rm /" "mv /nope /x" "ln /nope /x" "chmod 9 /" "chown nosuchuser: /" \
     "touch -t 99 /x" "mknod /x q 1 2" "cat /" "chflags bogus /"; do

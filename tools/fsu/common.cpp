@@ -300,8 +300,10 @@ std::optional<mode_t> apply_mode(std::string_view spec, mode_t old, bool is_dir)
         return v;
     }
     // POSIX: clause[,clause...]; clause = [ugoa]* ( [+-=] ( [rwxXst]* | [ugo] ) )+. With no
-    // who, the umask (taken as 022, fs-utils' choice: the image is not the host) masks rwx.
+    // who, the process's umask masks the bits.
     mode_t mode = old & 07777;
+    const mode_t cmask = umask(0);
+    umask(cmask);
     std::size_t i = 0;
     if (spec.empty())
         return std::nullopt;
@@ -317,7 +319,7 @@ std::optional<mode_t> apply_mode(std::string_view spec, mode_t old, bool is_dir)
             default: who |= 07777; break;
             }
         }
-        mode_t mask = who_given ? who : static_cast<mode_t>(07777 & ~022);
+        mode_t mask = who_given ? who : static_cast<mode_t>(07777 & ~cmask);
         if (i >= spec.size() || !std::strchr("+-=", spec[i]))
             return std::nullopt;
         while (i < spec.size() && std::strchr("+-=", spec[i])) {

@@ -32,7 +32,7 @@ const std::vector<Command> command_table = {
     {"chmod", cmd_chmod, true, true, "[-R] [-h] mode file ..."},
     {"chown", cmd_chown, true, true, "[-R] [-h] owner[:group] file ..."},
     {"chflags", cmd_chflags, true, true, "[-R] [-h] flags file ..."},
-    {"touch", cmd_touch, true, true, "[-acfhm] [-r file] [-t [[CC]YY]MMDDhhmm[.SS]] file ..."},
+    {"touch", cmd_touch, true, true, "[-acfhm] [-d date | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ..."},
     {"mknod", cmd_mknod, true, true, "[-m mode] name b|c major minor | name p"},
     {"mkfifo", cmd_mkfifo, true, true, "[-m mode] fifo ..."},
     {"shell", cmd_shell_placeholder, true, true,

@@ -1,5 +1,7 @@
 // The commands that change the image: mkdir, rmdir, rm, mv, ln, chmod, chown, chflags, touch,
 // mknod, mkfifo.
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -489,12 +491,45 @@ std::optional<timespec> parse_touch_time(std::string s) {
     return timespec{t, 0};
 }
 
+// touch -d: POSIX's YYYY-MM-DDThh:mm:SS[.frac][Z] (a space may replace the T).
+std::optional<timespec> parse_touch_date(const std::string& s) {
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, used = 0;
+    char sep = 0;
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &sec, &used) != 7 ||
+        (sep != 'T' && sep != ' '))
+        return std::nullopt;
+    long nsec = 0;
+    std::size_t i = static_cast<std::size_t>(used);
+    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+        long scale = 100000000;
+        for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, scale /= 10)
+            nsec += (s[i] - '0') * scale;
+    }
+    bool utc = i < s.size() && s[i] == 'Z';
+    if (utc)
+        ++i;
+    if (i != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return std::nullopt;
+    struct tm tm {};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    tm.tm_isdst = -1;
+    time_t t = utc ? timegm(&tm) : mktime(&tm);
+    if (t == static_cast<time_t>(-1))
+        return std::nullopt;
+    return timespec{t, nsec};
+}
+
 }  // namespace
 
 int cmd_touch(Ctx& c, std::vector<std::string>& args) {
     bool only_a = false, only_m = false, no_create = false, nofollow = false;
     std::optional<timespec> at, mt;
-    Getopt g(args, "acfhmr:t:");
+    Getopt g(args, "acd:fhmr:t:");
     for (int ch; (ch = g.next()) != -1;) {
         switch (ch) {
         case 'a': only_a = true; break;
@@ -512,6 +547,15 @@ int cmd_touch(Ctx& c, std::vector<std::string>& args) {
             mt = st->st_mtim;
             break;
         }
+        case 'd': {
+            auto t = parse_touch_date(g.arg());
+            if (!t) {
+                c.warnx("out of range or illegal time specification: {}", g.arg());
+                return 1;
+            }
+            at = mt = *t;
+            break;
+        }
         case 't': {
             auto t = parse_touch_time(g.arg());
             if (!t) {
@@ -521,12 +565,12 @@ int cmd_touch(Ctx& c, std::vector<std::string>& args) {
             at = mt = *t;
             break;
         }
-        default: usage(c, "[-acfhm] [-r file] [-t [[CC]YY]MMDDhhmm[.SS]] file ..."); return 2;
+        default: usage(c, "[-acfhm] [-d YYYY-MM-DDThh:mm:SS[.frac][Z] | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ..."); return 2;
         }
     }
     auto ops = g.operands();
     if (ops.empty()) {
-        usage(c, "[-acfhm] [-r file] [-t [[CC]YY]MMDDhhmm[.SS]] file ...");
+        usage(c, "[-acfhm] [-d YYYY-MM-DDThh:mm:SS[.frac][Z] | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ...");
         return 2;
     }
     if (!only_a && !only_m)

@@ -165,6 +165,11 @@ done
 (cd "$S" && find d t -type f -exec wc -c {} \;) | awk '{ print $1 }' | sort >"$W/exp"
 "$FSU" find "$IMG" d t -type f -exec wc -c {} \; | awk '{ print $1 }' | sort >"$W/got"
 same "find -exec on extracted copies" "$W/exp" "$W/got"
+(cd "$S" && find d t -type f ! -name nonl ! -name bin -exec cat {} +) | sort >"$W/exp"
+"$FSU" find "$IMG" d t -type f ! -name nonl ! -name bin -exec cat {} + | sort >"$W/got"
+same "find -exec {} +" "$W/exp" "$W/got"
+"$FSU" find "$IMG" d t -name one -exec echo + {} + >"$W/got"
+grep -q '^+ .*/one$' "$W/got" && ok || { bad "find -exec with a + argument"; cat "$W/got"; }
 "$FSU" find "$IMG" /nope >/dev/null 2>&1
 rc "find /nope" 1 $?
 

@@ -31,6 +31,8 @@ struct FindNode {
     std::int64_t unit = 512;
     std::vector<std::string> argv;
     timespec t{};
+    bool plus = false;                  // -exec ... {} +: many files per run
+    std::vector<std::string> pending;   // their extracted copies, waiting for the run
 };
 
 struct FindCtx {
@@ -41,6 +43,7 @@ struct FindCtx {
     std::time_t now = std::time(nullptr);
     std::string tmpdir;
     bool prune = false;
+    unsigned long copies = 0;
 };
 
 class FindParser {
@@ -238,13 +241,17 @@ private:
             return leaf(K::Prune);
         if (p == "-exec") {
             auto n = leaf(K::Exec);
-            while (m_i < m_t.size() && m_t[m_i] != ";" && m_t[m_i] != "+")
+            // "+" ends the primary only right after "{}" (POSIX); elsewhere it is an argument.
+            while (m_i < m_t.size() && m_t[m_i] != ";" &&
+                   !(m_t[m_i] == "+" && !n->argv.empty() && n->argv.back() == "{}"))
                 n->argv.push_back(m_t[m_i++]);
             if (m_i >= m_t.size() || n->argv.empty()) {
                 m_c.warnx("-exec: no terminating \";\" or \"+\"");
                 return nullptr;
             }
-            ++m_i;
+            n->plus = m_t[m_i++] == "+";
+            if (n->plus)
+                n->argv.pop_back();
             m_action = true;
             return n;
         }
@@ -259,7 +266,83 @@ private:
     bool m_action = false;
 };
 
-bool run_exec(FindCtx& fc, const FindNode& n, const std::string& path) {
+bool spawn_wait(FindCtx& fc, std::vector<std::string>& words) {
+    std::vector<char*> argv;
+    for (std::string& w : words)
+        argv.push_back(w.data());
+    argv.push_back(nullptr);
+    std::fflush(stdout);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+    if (rc != 0) {
+        fc.c.fail_errno(words[0], rc);
+        return false;
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+// Remove an extracted copy (a directory tree by a spawned rm).
+void remove_local(const std::string& local) {
+    struct stat lst;
+    if (lstat(local.c_str(), &lst) != 0)
+        return;
+    if (S_ISDIR(lst.st_mode)) {
+        const char* rm[] = {"rm", "-rf", "--", local.c_str(), nullptr};
+        pid_t p2;
+        if (posix_spawnp(&p2, "rm", nullptr, nullptr, const_cast<char**>(rm), environ) == 0) {
+            int s2;
+            waitpid(p2, &s2, 0);
+        }
+    } else {
+        unlink(local.c_str());
+    }
+}
+
+// Run a "{} +" command on the copies gathered so far.
+void flush_exec(FindCtx& fc, FindNode& n) {
+    if (n.pending.empty())
+        return;
+    std::vector<std::string> words = n.argv;
+    words.insert(words.end(), n.pending.begin(), n.pending.end());
+    if (!spawn_wait(fc, words))
+        fc.c.status = 1;
+    for (const std::string& p : n.pending) {
+        remove_local(p);
+        rmdir(dir_name(p).c_str());
+    }
+    n.pending.clear();
+}
+
+void flush_all(FindCtx& fc, FindNode& n) {
+    for (auto& k : n.kids)
+        flush_all(fc, *k);
+    if (n.kind == FindNode::Exec && n.plus)
+        flush_exec(fc, n);
+}
+
+bool run_exec(FindCtx& fc, const FindNode& cn, const std::string& path) {
+    auto& n = const_cast<FindNode&>(cn);
+    if (n.plus) {
+        // Each copy in its own directory, so that equal names do not meet.
+        std::string dir = fmt::format("{}/{}", fc.tmpdir, ++fc.copies);
+        if (mkdir(dir.c_str(), 0700) != 0) {
+            fc.c.fail_errno(dir, errno);
+            return true;
+        }
+        std::string local = extract_temp(fc.c, path, dir);
+        if (local.empty()) {
+            rmdir(dir.c_str());
+            fc.c.status = 1;
+            return true;
+        }
+        n.pending.push_back(local);
+        if (n.pending.size() >= 256)
+            flush_exec(fc, n);
+        return true;
+    }
     std::string local = extract_temp(fc.c, path, fc.tmpdir);
     if (local.empty())
         return false;
@@ -276,36 +359,8 @@ bool run_exec(FindCtx& fc, const FindNode& n, const std::string& path) {
         }
         words.push_back(std::move(w));
     }
-    std::vector<char*> argv;
-    for (std::string& w : words)
-        argv.push_back(w.data());
-    argv.push_back(nullptr);
-    std::fflush(stdout);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-    bool ok = false;
-    if (rc != 0) {
-        fc.c.fail_errno(words[0], rc);
-    } else {
-        int st = 0;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-        }
-        ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    }
-    // The extracted copy goes away; a directory tree is removed by a spawned rm.
-    struct stat lst;
-    if (lstat(local.c_str(), &lst) == 0) {
-        if (S_ISDIR(lst.st_mode)) {
-            const char* rm[] = {"rm", "-rf", "--", local.c_str(), nullptr};
-            pid_t p2;
-            if (posix_spawnp(&p2, "rm", nullptr, nullptr, const_cast<char**>(rm), environ) == 0) {
-                int s2;
-                waitpid(p2, &s2, 0);
-            }
-        } else {
-            unlink(local.c_str());
-        }
-    }
+    bool ok = spawn_wait(fc, words);
+    remove_local(local);
     return ok;
 }
 
@@ -468,6 +523,7 @@ int cmd_find(Ctx& c, std::vector<std::string>& args) {
         }
         walk(fc, *e, p, *st, 0);
     }
+    flush_all(fc, *e);
     if (!fc.tmpdir.empty())
         rmdir(fc.tmpdir.c_str());
     return c.status;

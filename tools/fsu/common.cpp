@@ -39,11 +39,17 @@ Getopt::Getopt(std::vector<std::string>& args, const char* optstring, bool json_
 }
 
 int Getopt::next() {
-    static const option long_json[] = {{"json", no_argument, nullptr, 'J'}, {nullptr, 0, nullptr, 0}};
-    static const option long_none[] = {{nullptr, 0, nullptr, 0}};
+    // The long options of any command: --json (ls, stat, df) and --no-dereference (diff).
+    static const option longs[] = {{"json", no_argument, nullptr, 'J'},
+                                    {"no-dereference", no_argument, nullptr, 'N'},
+                                    {nullptr, 0, nullptr, 0}};
     int c = getopt_long(static_cast<int>(m_argv.size() - 1), m_argv.data(), m_optstring.c_str(),
-                        m_json ? long_json : long_none, nullptr);
+                        longs, nullptr);
     m_arg = optarg;
+    if ((c == 'J' && !m_json) || (c == 'N' && m_optstring.find('N') == std::string::npos)) {
+        fmt::print(stderr, "{}: unrecognized option '{}'\n", m_argv[0], m_argv[static_cast<std::size_t>(optind) - 1]);
+        return '?';
+    }
     return c;
 }
 

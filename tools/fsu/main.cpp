@@ -20,7 +20,7 @@ const std::vector<Command> command_table = {
     {"du", cmd_du, false, true, "[-aHhkLPscx] [-d depth] [file ...]"},
     {"df", cmd_df, false, true, "[-hiPk] [--json]"},
     {"cmp", cmd_cmp, false, true, "[-l|-s] [-I image2 [-T type2]] file1 file2"},
-    {"diff", cmd_diff, false, true, "[-qru] [-U n] [-I image2 [-T type2]] file1 file2"},
+    {"diff", cmd_diff, false, true, "[-qru] [-U n] [--no-dereference] [-I image2 [-T type2]] file1 file2"},
     {"ecp", cmd_ecp, false, true, "[-DpRa] image-file ... host-target"},
     {"cp", cmd_cp, true, true, "[-aDfpR] [-I image2 [-T type2]] source ... target"},
     {"write", cmd_write, true, true, "[-a] file   (writes standard input into file)"},

@@ -802,7 +802,7 @@ int cmd_cmp(Ctx& c, std::vector<std::string>& args) {
 namespace {
 
 struct DiffOpts {
-    bool brief = false, recursive = false, unified = false;
+    bool brief = false, recursive = false, unified = false, follow = true;
     int context = 3;
     bool differ = false, trouble = false;
     std::string invocation;  // "diff -r" etc. for the per-file header of recursive diffs
@@ -992,7 +992,7 @@ const char* kind_name(mode_t m) {
 
 void diff_paths(DiffOpts& o, const Side& s1, const std::string& p1, const Side& s2,
                 const std::string& p2, bool top) {
-    auto st1 = s1.stat(p1, top), st2 = s2.stat(p2, top);
+    auto st1 = s1.stat(p1, top || o.follow), st2 = s2.stat(p2, top || o.follow);
     if (!st1 || !st2) {
         s1.c.fail(!st1 ? p1 : p2, !st1 ? st1.error() : st2.error());
         o.trouble = true;
@@ -1079,11 +1079,12 @@ int cmd_diff(Ctx& c, std::vector<std::string>& args) {
     DiffOpts o;
     o.invocation = "diff";
     SecondImage second;
-    Getopt g(args, "qruU:I:T:");
+    Getopt g(args, "qruU:I:T:N");
     for (int ch; (ch = g.next()) != -1;) {
         switch (ch) {
         case 'I': second.image = g.arg(); break;
         case 'T': second.type = g.arg(); break;
+        case 'N': o.follow = false; o.invocation += " --no-dereference"; break;
         case 'q': o.brief = true; o.invocation += " -q"; break;
         case 'r': o.recursive = true; o.invocation += " -r"; break;
         case 'u': o.unified = true; o.invocation += " -u"; break;
@@ -1092,12 +1093,12 @@ int cmd_diff(Ctx& c, std::vector<std::string>& args) {
             o.context = std::max(0, std::min(1000, std::atoi(g.arg())));
             o.invocation += fmt::format(" -U {}", o.context);
             break;
-        default: fmt::print(stderr, "usage: {} [-qru] [-U n] [-I image2 [-T type2]] file1 file2\n", c.prog); return 2;
+        default: fmt::print(stderr, "usage: {} [-qru] [-U n] [--no-dereference] [-I image2 [-T type2]] file1 file2\n", c.prog); return 2;
         }
     }
     auto ops = g.operands();
     if (ops.size() != 2) {
-        fmt::print(stderr, "usage: {} [-qru] [-U n] [-I image2 [-T type2]] file1 file2\n", c.prog);
+        fmt::print(stderr, "usage: {} [-qru] [-U n] [--no-dereference] [-I image2 [-T type2]] file1 file2\n", c.prog);
         return 2;
     }
     if (!open_second(c, second, ops))

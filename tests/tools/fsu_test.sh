@@ -244,6 +244,18 @@ echo d/a.txt >"$W/exp"
 same "-t ext2fs" "$W/exp" "$W/got"
 "$FSU" ls -o ro,cache=1m "$IMG" d/a.txt >"$W/got"
 same "-o ro,cache=1m" "$W/exp" "$W/got"
+# Partition selectors: the image at 1 MiB in a disk with an MBR, and at an offset.
+D=$W/disk.img
+truncate -s 40M "$D"
+if command -v sfdisk >/dev/null && echo 'start=2048, size=65536, type=83' | sfdisk -q "$D" >/dev/null 2>&1; then
+    dd if="$IMG" of="$D" bs=1M seek=1 conv=notrunc status=none
+    for sel in '%MBR:1%' '%OFFSET:1048576,33554432%'; do
+        "$FSU" cat "$D$sel" d/a.txt >"$W/got"
+        same "cat through $sel" "$S/d/a.txt" "$W/got"
+    done
+    "$FSU" ls "$D%MBR:2%" / >/dev/null 2>&1
+    rc "no such partition" 1 $?
+fi
 "$FSU" ls -o bogus "$IMG" / >/dev/null 2>&1
 rc "-o bogus" 2 $?
 "$FSU" nosuchcmd "$IMG" >/dev/null 2>&1

@@ -59,6 +59,11 @@ mke2fs -q -F -t ext4 -d "$S" -E root_owner=0:0 "$IMG" 32M >/dev/null 2>&1 || { e
 (cd "$S" && ls -l d) | grep -v '^total' >"$W/exp"
 "$FSU" ls "$IMG" -l d | grep -v '^total' >"$W/got"
 same "ls -l" "$W/exp" "$W/got"
+for o in -o -g -og -lo -lg -gn -ln -li; do
+    (cd "$S" && ls $o d/big d/lnk d/a.txt t/one) | awk '{ if ($0 ~ /^ *[0-9]+ /) $1 = ""; print }' >"$W/exp"
+    "$FSU" ls "$IMG" $o d/big d/lnk d/a.txt t/one | awk '{ if ($0 ~ /^ *[0-9]+ /) $1 = ""; print }' >"$W/got"
+    same "ls $o" "$W/exp" "$W/got"
+done
 (cd "$S" && ls -ln d/big d/lnk d/a.txt) >"$W/exp"
 "$FSU" ls "$IMG" -ln d/big d/lnk d/a.txt >"$W/got"
 same "ls -ln files" "$W/exp" "$W/got"

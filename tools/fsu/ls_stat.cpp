@@ -27,6 +27,7 @@ struct LsOpts {
     bool inode = false, size_blocks = false, classify = false, recursive = false;
     bool reverse = false, by_time = false, by_size = false, atime = false, ctime = false;
     bool json = false, unsorted = false;
+    bool no_owner = false, no_group = false;  // POSIX -g, -o
     char layout = '1';  // '1' one per line, 'C' columns down, 'x' columns across
 };
 
@@ -205,9 +206,18 @@ public:
             if (m_o.size_blocks)
                 line += fmt::format("{:>{}} ", kblocks(e.st), w_blk);
             if (m_o.longf) {
-                line += fmt::format("{} {:>{}} {:<{}} {:<{}} {:>{}} {} ", mode_string(e.st.st_mode),
-                                    e.st.st_nlink, w_nl, owner(e.st), w_user, grp(e.st), w_group,
-                                    size_field(e.st, w_major, w_minor), w_size, ls_time(shown_time(m_o, e.st)));
+                line += fmt::format("{} {:>{}} ", mode_string(e.st.st_mode), e.st.st_nlink, w_nl);
+                // Names are left-aligned, numbers (-n, or no name) right-aligned, as ls does.
+                auto id = [](const std::string& v, std::size_t w) {
+                    bool digits = v.find_first_not_of("0123456789") == std::string::npos;
+                    return digits ? fmt::format("{:>{}} ", v, w) : fmt::format("{:<{}} ", v, w);
+                };
+                if (!m_o.no_owner)
+                    line += id(owner(e.st), w_user);
+                if (!m_o.no_group)
+                    line += id(grp(e.st), w_group);
+                line += fmt::format("{:>{}} {} ", size_field(e.st, w_major, w_minor), w_size,
+                                    ls_time(shown_time(m_o, e.st)));
             }
             line += e.name;
             if (m_o.longf && S_ISLNK(e.st.st_mode))
@@ -340,7 +350,7 @@ private:
 int cmd_ls(Ctx& c, std::vector<std::string>& args) {
     LsOpts o;
     o.layout = isatty(1) ? 'C' : '1';
-    Getopt g(args, "1ACacdFfilnRrSstux", true);
+    Getopt g(args, "1ACacdFfgilnoRrSstux", true);
     for (int ch; (ch = g.next()) != -1;) {
         switch (ch) {
         case '1': o.layout = '1'; break;
@@ -355,6 +365,8 @@ int cmd_ls(Ctx& c, std::vector<std::string>& args) {
         case 'f': o.unsorted = o.all = true; break;
         case 'i': o.inode = true; break;
         case 'l': o.longf = true; o.layout = '1'; break;
+        case 'g': o.longf = o.no_owner = true; o.layout = '1'; break;
+        case 'o': o.longf = o.no_group = true; o.layout = '1'; break;
         case 'n': o.longf = o.numeric = true; break;
         case 'R': o.recursive = true; break;
         case 'r': o.reverse = true; break;
@@ -363,7 +375,7 @@ int cmd_ls(Ctx& c, std::vector<std::string>& args) {
         case 't': o.by_time = true; break;
         case 'J': o.json = o.longf = true; break;
         default:
-            fmt::print(stderr, "usage: {} [-1ACacdFfilnRrSstux] [--json] [file ...]\n", c.prog);
+            fmt::print(stderr, "usage: {} [-1ACacdFfgilnoRrSstux] [--json] [file ...]\n", c.prog);
             return 2;
         }
     }

@@ -13,7 +13,7 @@ namespace {
 int cmd_shell_placeholder(Ctx&, std::vector<std::string>&) { return 0; }
 
 const std::vector<Command> command_table = {
-    {"ls", cmd_ls, false, true, "[-1ACacdFfilnRrSstux] [--json] [file ...]"},
+    {"ls", cmd_ls, false, true, "[-1ACacdFfgilnoRrSstux] [--json] [file ...]"},
     {"cat", cmd_cat, false, true, "[file ...]"},
     {"stat", cmd_stat, false, true, "[-FLlnqrx] [-f format] [-t timefmt] [--json] file ..."},
     {"find", cmd_find, false, true, "path ... [expression]"},

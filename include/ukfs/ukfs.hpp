@@ -92,6 +92,8 @@ public:
     Result<void> chown(std::string_view path, std::optional<std::uint32_t> uid,
                        std::optional<std::uint32_t> gid, Follow follow = Follow::yes);
     Result<void> chflags(std::string_view path, std::uint32_t flags, Follow follow = Follow::yes);
+    // The file's chflags(2) flags (UF_*, SF_*), for which the host's struct stat has no room.
+    Result<std::uint32_t> flags(std::string_view path, Follow follow = Follow::yes) const;
     // nullopt means now.
     Result<void> utimes(std::string_view path, std::optional<timespec> atime,
                         std::optional<timespec> mtime, Follow follow = Follow::yes);

@@ -66,6 +66,10 @@ Result<struct stat> Mount::stat(std::string_view path, Follow follow) const {
     return to_stat(UKFS_TRY(m_mount->stat(path, follow_of(follow))), m_mount.get());
 }
 
+Result<std::uint32_t> Mount::flags(std::string_view path, Follow follow) const {
+    return UKFS_TRY(m_mount->stat(path, follow_of(follow))).flags;
+}
+
 Result<std::size_t> Mount::read(std::string_view path, std::uint64_t offset,
                                  std::span<std::byte> buffer) const {
     return m_mount->read(path, offset, buffer);

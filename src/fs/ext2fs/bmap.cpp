@@ -14,11 +14,7 @@
 
 namespace uk::ext2fs {
 
-namespace {
-
-constexpr std::uint64_t extent_space = std::uint64_t{1} << 32;  // ee_block is 32 bits
-
-Result<ExtentHeader> read_header(ByteView node, int expected_depth, const std::string& what) {
+Result<ExtentHeader> read_extent_header(ByteView node, int expected_depth, const std::string& what) {
     const ExtentHeader h = UKFS_TRY(node.read<ExtentHeader>(0));
     if (h.eh_magic.get() != extent_magic)
         return Error::corrupt(what, fmt::format("bad extent magic {:#06x}", h.eh_magic.get()));
@@ -43,6 +39,8 @@ Result<void> verify_extent_block(const Geometry& g, const InodeData& inode, Byte
     const std::uint32_t c = crc32c_update(inode.csum_seed, node.span().first(tail_at));
     return check_csum(tail.et_checksum.get(), c, what);
 }
+
+namespace {
 
 // The leaf entries: the extent holding `lblock`, or the hole up to the next one (or `limit`).
 Result<Run> map_in_leaf(const Geometry& g, ByteView node, const ExtentHeader& h,
@@ -110,7 +108,7 @@ Result<Run> map_extents(Ext2Fs& fs, const InodeData& inode, std::uint64_t lblock
     std::uint64_t limit = extent_space;
     int expected = -1;
     for (;;) {
-        const ExtentHeader h = UKFS_TRY(read_header(node, expected, what));
+        const ExtentHeader h = UKFS_TRY(read_extent_header(node, expected, what));
         if (held && !fs.checksum_verified(held.block())) {
             UKFS_TRY(verify_extent_block(g, inode, node, h, what));
             fs.set_checksum_verified(held.block());

@@ -25,6 +25,18 @@ Result<std::vector<std::byte>> inline_content(const InodeData& inode);
 Result<std::size_t> read_data(Ext2Fs& fs, const InodeData& inode, std::uint64_t offset,
                               std::span<std::byte> dst);
 
+// Write src at `offset` of a regular file (or slow symlink), allocating holes and extending
+// i_size. Changes `inode` (size, map, block count); the caller sets times and stores it.
+Result<std::size_t> write_data(Ext2Fs& fs, InodeData& inode, std::uint64_t offset,
+                               std::span<const std::byte> src);
+
+// Set a regular file's size: blocks past it are freed, the rest of its last block zeroed, a
+// larger size leaves a hole. The caller stores the inode.
+Result<void> resize(Ext2Fs& fs, InodeData& inode, std::uint64_t size);
+
+// The largest size a file of `inode`'s mapping can have.
+std::uint64_t max_file_size(const Geometry& g, const InodeData& inode);
+
 // A symlink's target.
 Result<std::string> read_symlink(Ext2Fs& fs, const InodeData& inode);
 

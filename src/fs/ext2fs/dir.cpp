@@ -181,6 +181,15 @@ Result<void> walk_inline(const Geometry& g, const InodeData& dir, std::uint64_t 
 
 }  // namespace
 
+Result<EntryAt> entry_at(const Geometry& g, ByteView block, std::uint64_t off,
+                         const std::string& where) {
+    const Region r{block, 0, where, g.block_size == 65536};
+    const DirEntryHeader h = UKFS_TRY(block.read<DirEntryHeader>(off));
+    const std::uint32_t rec_len = rec_len_from_disk(h.rec_len.get(), r);
+    UKFS_TRY(check_entry(g, r, off, h, rec_len));
+    return EntryAt{h, rec_len};
+}
+
 VType file_type_to_vtype(std::uint8_t ft) {
     switch (ft) {
     case ft_reg_file: return VType::reg;

@@ -10,8 +10,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
+#include "base/bytes.hpp"
 #include "base/result.hpp"
 #include "fs/ext2fs/fs.hpp"
 #include "fs/ext2fs/inode.hpp"
@@ -40,6 +42,30 @@ Result<InodeNo> dir_lookup(Ext2Fs& fs, const InodeData& dir, std::string_view na
 // readdir: "." and ".." first (they are the first entries of a block directory anyway).
 Result<void> dir_list(Ext2Fs& fs, const InodeData& dir, std::uint64_t cookie,
                       const vfs::DirVisitor& visit);
+
+// The entry at byte `off` of a directory block: its header and decoded rec_len, checked as
+// walk_dir checks every entry.
+struct EntryAt {
+    DirEntryHeader h;
+    std::uint32_t rec_len;
+};
+Result<EntryAt> entry_at(const Geometry& g, ByteView block, std::uint64_t off,
+                         const std::string& where);
+
+// dir_write.cpp (read-write mounts). Each changes `dir` (size, map) where it must; the caller
+// sets the directory's times and stores it.
+// Add entry `name` -> `ino` (absent: the VFS checked).
+Result<void> dir_add(Ext2Fs& fs, InodeData& dir, std::string_view name, std::uint32_t ino,
+                     VType type);
+// Remove entry `name`; ENOENT when absent.
+Result<void> dir_remove(Ext2Fs& fs, InodeData& dir, std::string_view name);
+// Point the existing entry `name` at `ino` (a rename over it, or ".." of a moved directory).
+Result<void> dir_retarget(Ext2Fs& fs, InodeData& dir, std::string_view name, std::uint32_t ino,
+                          VType type);
+// Whether `dir` holds nothing but "." and "..".
+Result<bool> dir_is_empty(Ext2Fs& fs, const InodeData& dir);
+// A new directory's first block, with "." and ".." (-> parent).
+Result<void> dir_init(Ext2Fs& fs, InodeData& dir, std::uint32_t parent);
 
 // ft_* -> VType (none for ft_unknown or a value out of range).
 VType file_type_to_vtype(std::uint8_t ft);

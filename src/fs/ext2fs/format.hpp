@@ -30,6 +30,8 @@ inline constexpr std::uint32_t good_old_first_ino = 11;
 inline constexpr std::uint16_t good_old_inode_size = 128;
 inline constexpr std::uint32_t root_ino = 2;
 inline constexpr std::uint32_t creator_os_linux = 0;
+inline constexpr std::uint16_t state_valid = 0x1;  // s_state: cleanly unmounted
+inline constexpr std::uint16_t state_error = 0x2;  // s_state: errors detected
 inline constexpr std::uint8_t checksum_type_crc32c = 1;
 
 // Superblock s_feature_compat bits (super.rst "Superblock" table).

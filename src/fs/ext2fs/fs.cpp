@@ -19,11 +19,6 @@ constexpr std::size_t min_cache_blocks = 64;
 
 }  // namespace
 
-Ext2Fs::Ext2Fs(const Geometry& geometry, std::unique_ptr<io::BufferCache> cache,
-               std::vector<GroupInfo> groups, bool needs_recovery)
-    : m_geometry(geometry), m_cache(std::move(cache)), m_groups(std::move(groups)),
-      m_needs_recovery(needs_recovery) {}
-
 Result<io::BufRef> Ext2Fs::block(std::uint64_t b, const std::string& what) {
     UKFS_TRY(m_geometry.check_blocks(b, 1, what));
     return m_cache->get(b);
@@ -42,6 +37,12 @@ void Ext2Fs::set_checksum_verified(std::uint64_t b) {
 Result<std::unique_ptr<vfs::Vnode>> Ext2Fs::load(InodeNo ino) {
     InodeData inode = UKFS_TRY(load_inode(*this, ino));
     return std::unique_ptr<vfs::Vnode>(std::make_unique<Ext2Vnode>(*this, std::move(inode)));
+}
+
+Result<void> Ext2Fs::reclaim(vfs::Vnode& node) {
+    if (m_read_only)
+        return {};
+    return release_inode(*this, static_cast<Ext2Vnode&>(node).inode());
 }
 
 // Free counts from the group descriptors: ext4 updates the superblock's totals lazily.
@@ -78,12 +79,14 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ext2fs(const vfs::MountRequest& r
     options.budget_bytes = std::max(req.cache_budget, min_cache_blocks * g.block_size);
     auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.block_size, options));
     std::vector<GroupInfo> groups = UKFS_TRY(load_groups(g, *cache));
-    const bool recovery = g.has_incompat(incompat_recover);
-    auto fs = std::make_unique<Ext2Fs>(g, std::move(cache), std::move(groups), recovery);
+    auto fs = std::make_unique<Ext2Fs>(g, sb, std::move(cache), std::move(groups),
+                                       req.read_only());
 
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));
     if (root.type != VType::dir)
         return Error::corrupt("ext2fs: inode 2", "the root is not a directory");
+    if (!req.read_only())
+        UKFS_TRY(fs->begin_writing());
     return std::unique_ptr<vfs::FileSystem>(std::move(fs));
 }
 

@@ -1,9 +1,15 @@
 // The mounted ext2/3/4 file system: the validated Geometry, the group table, the buffer cache,
 // and the helpers the vnode operations share. Private to the driver.
 //
-// Locking: the VFS calls in here with the mount's lock held (vfs/vnode.hpp). After mount
-// nothing here changes (the driver is read-only so far), so the (shared) operations run
-// concurrently without a lock of their own; the buffer cache locks internally.
+// Locking: the VFS calls in here with the mount's lock held (vfs/vnode.hpp). Only the
+// exclusive operations change anything here (allocation, counts, the superblock), so the
+// (shared) operations run concurrently without a lock of their own; the buffer cache locks
+// internally.
+//
+// Writing: a read-write mount clears s_state's valid bit and writes the superblock before any
+// other write, and sets it again at unmount after everything else is on the device. A crash in
+// between leaves a file system that e2fsck checks in full, never one that claims to be clean.
+// Writes bypass the journal, which must be empty (check_features refuses needs_recovery).
 //
 // The journal: a file system that needs recovery (incompat needs_recovery) is read as it is on
 // disk; the journal is not replayed yet, so changes still only in the journal are not seen.
@@ -14,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -36,26 +43,50 @@ struct GroupInfo {
     std::uint32_t itable_unused = 0;  // meaningful with gdt_csum or metadata_csum
     std::uint32_t free_inodes = 0;
     std::uint64_t free_blocks = 0;
+    std::uint32_t used_dirs = 0;
+    std::uint32_t block_bitmap_csum = 0;  // metadata_csum: crc32c of the bitmaps as stored
+    std::uint32_t inode_bitmap_csum = 0;
 };
 
 // The driver's mount function (Driver::mount).
 Result<std::unique_ptr<vfs::FileSystem>> mount_ext2fs(const vfs::MountRequest& req);
 
+// A run of blocks the allocator handed out.
+struct Extent64 {
+    std::uint64_t start = 0;
+    std::uint64_t count = 0;
+};
+
 class Ext2Fs final : public vfs::FileSystem {
 public:
-    Ext2Fs(const Geometry& geometry, std::unique_ptr<io::BufferCache> cache,
-           std::vector<GroupInfo> groups, bool needs_recovery);
+    Ext2Fs(const Geometry& geometry, const Superblock& sb, std::unique_ptr<io::BufferCache> cache,
+           std::vector<GroupInfo> groups, bool read_only);
 
     InodeNo root() const override { return root_ino; }
     Result<std::unique_ptr<vfs::Vnode>> load(InodeNo ino) override;
-    Result<void> reclaim(vfs::Vnode&) override { return {}; }
+    Result<void> reclaim(vfs::Vnode& node) override;
     Result<vfs::StatFs> statfs() override;
-    Result<void> sync() override { return {}; }
-    Result<void> unmount() override { return {}; }
-    bool read_only() const override { return true; }
+    Result<void> sync() override;
+    Result<void> unmount() override;
+    bool read_only() const override { return m_read_only; }
 
     const Geometry& geometry() const { return m_geometry; }
     const GroupInfo& group(std::uint32_t g) const { return m_groups[g]; }
+
+    // Read-write mounts only (alloc.cpp). Clear the valid bit and write the superblock through.
+    Result<void> begin_writing();
+    // Up to `max` free blocks, consecutive, at or after `goal` if possible (else anywhere);
+    // ENOSPC when none is free.
+    Result<Extent64> alloc_blocks(std::uint64_t goal, std::uint64_t max);
+    Result<void> free_blocks(std::uint64_t start, std::uint64_t count);
+    // A free inode for a new node: a directory goes to a group with more free inodes and
+    // blocks than average, anything else near its parent's group, as ext4's allocator does.
+    Result<std::uint32_t> alloc_inode(std::uint32_t parent, bool is_dir);
+    Result<void> free_inode(std::uint32_t ino, bool is_dir);
+    // The first block of the group that holds inode `ino`: the allocation goal for its data.
+    std::uint64_t inode_goal(std::uint32_t ino) const;
+    // A new inode generation number.
+    std::uint32_t next_generation() { return m_generation++; }
     bool needs_recovery() const { return m_needs_recovery; }
     // Block `block`, after the range check; `what` names the structure for messages.
     Result<io::BufRef> block(std::uint64_t block, const std::string& what);
@@ -66,15 +97,32 @@ public:
     void set_checksum_verified(std::uint64_t block);
 
 private:
+    Result<io::BufRef> bitmap(std::uint32_t group, bool inodes);
+    Result<void> init_block_bitmap(std::uint32_t group, std::span<std::byte> bits);
+    Result<void> store_group(std::uint32_t group);
+    void update_bitmap_csum(std::uint32_t group, bool inodes, std::span<const std::byte> bits);
+    Result<Extent64> alloc_in_group(std::uint32_t group, std::uint64_t from, std::uint64_t max);
+    Result<void> store_super(bool clean);
+
     Geometry m_geometry;
+    Superblock m_sb;  // the superblock as read, kept to write it back with new counts
     std::unique_ptr<io::BufferCache> m_cache;
     std::vector<GroupInfo> m_groups;
     bool m_needs_recovery;
+    bool m_read_only;
+    bool m_writing = false;  // begin_writing() done: unmount marks the file system clean
+    std::uint32_t m_generation;
     mutable std::mutex m_verified_lock;  // guards m_verified (shared operations add to it)
     std::unordered_set<std::uint64_t> m_verified;
 };
 
 // group.cpp: read and validate the group descriptor table (checksums, table locations).
 Result<std::vector<GroupInfo>> load_groups(const Geometry& g, io::BufferCache& cache);
+// Where group `group`'s descriptor lives: the block and the byte offset in it.
+std::pair<std::uint64_t, std::uint32_t> descriptor_location(const Geometry& g,
+                                                           std::uint32_t group);
+// Write `info` into the raw descriptor `desc` (desc_size bytes) and set its checksum.
+void encode_group(const Geometry& g, std::uint32_t group, const GroupInfo& info,
+                  std::span<std::byte> desc);
 
 }  // namespace uk::ext2fs

@@ -33,6 +33,8 @@ struct InodeData {
     std::array<std::byte, i_block_bytes> i_block{};
     std::vector<std::byte> ibody_xattrs;  // after 128 + i_extra_isize, up to s_inode_size
     std::uint32_t csum_seed = 0;          // inode_csum_seed(), for extent and dir checksums
+    std::uint32_t extra_isize = 0;        // i_extra_isize: large-inode fields present
+    std::uint32_t dtime = 0;              // i_dtime: deletion time (or orphan list link)
 
     bool has_flag(std::uint32_t f) const { return (flags & f) != 0; }
     bool uses_extents() const { return has_flag(inode_extents_fl); }
@@ -46,6 +48,16 @@ struct InodeData {
 // Load inode `ino`: range, group and checksum checks, then decode. EIO naming the inode for
 // anything wrong (a free inode, a bad mode, a checksum mismatch).
 Result<InodeData> load_inode(Ext2Fs& fs, std::uint64_t ino);
+
+// Write `inode`'s fields back into its slot of the inode table (the fields this driver does
+// not model, and the in-inode attributes, stay as they are) and set its checksum.
+Result<void> store_inode(Ext2Fs& fs, const InodeData& inode);
+
+// A newly allocated inode `ino`: its slot zeroed, then the node described by `mode`, owner and
+// times set (now), extents on where the feature is (for files, directories and slow symlinks;
+// the caller decides by `extents`). Not yet stored: the caller fills i_block and stores it.
+Result<InodeData> new_inode(Ext2Fs& fs, std::uint32_t ino, std::uint16_t mode,
+                            std::uint32_t uid, std::uint32_t gid, bool extents);
 
 // The value of the in-inode extended attribute (index, name), or nullopt-like empty result with
 // `found` false. EIO when the attribute area is malformed.

@@ -38,6 +38,16 @@ constexpr FeatureName incompat_table[] = {
     {incompat_encrypt, "encrypt"},         {incompat_casefold, "casefold"},
 };
 
+constexpr FeatureName compat_table[] = {
+    {compat_dir_prealloc, "dir_prealloc"}, {compat_imagic_inodes, "imagic_inodes"},
+    {compat_has_journal, "has_journal"},   {compat_ext_attr, "ext_attr"},
+    {compat_resize_inode, "resize_inode"}, {compat_dir_index, "dir_index"},
+    {0x40, "lazy_bg"},                     {0x80, "snapshot_exclude_inode"},
+    {0x100, "snapshot_exclude_bitmap"},    {compat_sparse_super2, "sparse_super2"},
+    {0x400, "fast_commit"},                {0x800, "stable_inodes"},
+    {0x1000, "orphan_file"},
+};
+
 constexpr FeatureName ro_compat_table[] = {
     {ro_compat_sparse_super, "sparse_super"},     {ro_compat_large_file, "large_file"},
     {ro_compat_btree_dir, "btree_dir"},           {ro_compat_huge_file, "huge_file"},
@@ -58,8 +68,20 @@ constexpr std::uint32_t incompat_supported =
     incompat_mmp | incompat_flex_bg | incompat_ea_inode | incompat_csum_seed | incompat_largedir |
     incompat_inline_data;
 
-// ro_compat features whose on-disk meaning the driver knows. They only constrain writers; the
-// driver does not write yet, so this list matters once writes exist.
+// What the writer keeps valid. Left out: needs_recovery (the journal is not replayed yet),
+// mmp (the MMP block would need updating), ea_inode, large_dir, inline_data (inline files and
+// directories are not rewritten yet). Compat features outside this set (fast_commit,
+// orphan_file, ...) are also refused for writing: a writer that ignores them could leave
+// their structures stale.
+constexpr std::uint32_t incompat_writable = incompat_filetype | incompat_meta_bg |
+                                            incompat_extents | incompat_64bit | incompat_flex_bg |
+                                            incompat_csum_seed;
+constexpr std::uint32_t compat_writable = compat_dir_prealloc | compat_imagic_inodes |
+                                          compat_has_journal | compat_ext_attr |
+                                          compat_resize_inode | compat_dir_index |
+                                          compat_sparse_super2;
+// ro_compat features whose on-disk meaning the writer keeps valid; any other allows read-only
+// mounts only.
 constexpr std::uint32_t ro_compat_supported =
     ro_compat_sparse_super | ro_compat_large_file | ro_compat_huge_file | ro_compat_gdt_csum |
     ro_compat_dir_nlink | ro_compat_extra_isize | ro_compat_metadata_csum;
@@ -262,6 +284,7 @@ Result<Geometry> derive_geometry(const Superblock& sb, std::uint64_t device_byte
     g.feature_ro_compat = sb.s_feature_ro_compat.get();
     g.backup_bgs = {sb.s_backup_bgs[0].get(), sb.s_backup_bgs[1].get()};
     g.creator_os = sb.s_creator_os.get();
+    g.reserved_gdt_blocks = sb.s_reserved_gdt_blocks.get();
     UKFS_TRY(check_sizes(sb, g));
     UKFS_TRY(check_groups(sb, g));
     UKFS_TRY(check_descriptors(sb, g));
@@ -290,7 +313,27 @@ Result<void> check_features(const Superblock& sb, bool read_only) {
     if (ro != 0)
         return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} allow read-only mounts only",
                                              ro_compat_names(ro)));
-    return Error::sys(EROFS, "ext2fs: read-write mounts are not supported yet");
+    if ((sb.s_feature_incompat.get() & incompat_recover) != 0)
+        return Error::sys(EROFS, "ext2fs: the journal needs recovery (needs_recovery), which "
+                                 "the driver does not replay yet: mount read-only or run e2fsck");
+    const std::uint32_t in = sb.s_feature_incompat.get() & ~incompat_writable;
+    if (in != 0)
+        return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} are not supported for "
+                                             "writing yet: mount read-only",
+                                             incompat_names(in)));
+    const std::uint32_t co = sb.s_feature_compat.get() & ~compat_writable;
+    if (co != 0)
+        return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} are not supported for "
+                                             "writing: mount read-only",
+                                             names(compat_table, co)));
+    const std::uint16_t state = sb.s_state.get();
+    if ((state & state_valid) == 0 || (state & state_error) != 0)
+        return Error::sys(EROFS, "ext2fs: the file system was not cleanly unmounted or has "
+                                 "errors (s_state): run e2fsck before mounting it read-write");
+    if (sb.s_last_orphan.get() != 0)
+        return Error::sys(EROFS, "ext2fs: the file system has orphan inodes to release "
+                                 "(s_last_orphan): run e2fsck before mounting it read-write");
+    return {};
 }
 
 }  // namespace uk::ext2fs

@@ -28,6 +28,7 @@ struct Geometry {
     std::uint32_t desc_blocks = 0;     // blocks the descriptor table takes
     std::uint32_t inode_table_blocks = 0;  // per group
     std::uint32_t first_meta_bg = 0;
+    std::uint32_t reserved_gdt_blocks = 0;  // s_reserved_gdt_blocks (resize_inode)
     std::uint32_t feature_compat = 0;
     std::uint32_t feature_incompat = 0;
     std::uint32_t feature_ro_compat = 0;

@@ -1,8 +1,10 @@
 // The ext2fs vnode: the driver interface (vfs/vnode.hpp) over a loaded inode. Thin: unpack the
 // arguments, call inode/dir/data code, nothing else. Private to the driver.
 //
-// The mount is read-only for now: every operation that would change the file system returns
-// EROFS. The inode is loaded once, when the VFS asks for the vnode; nothing changes it after.
+// The inode is loaded once, when the VFS asks for the vnode (one per inode while in use); the
+// vnode's copy is the truth from then on: every change is made to it and stored through
+// store_inode. Changes run under the mount's exclusive lock (vfs/vnode.hpp), so readers never
+// see a half-made change.
 #pragma once
 
 #include "fs/ext2fs/fs.hpp"
@@ -38,14 +40,24 @@ public:
     Result<std::string> readlink() override;
 
     const InodeData& inode() const { return m_inode; }
+    InodeData& inode() { return m_inode; }
 
 private:
+    Result<InodeNo> make_node(std::string_view name, const vfs::NewNode& spec,
+                              std::string_view target);
+    Result<void> store();
+
     Ext2Fs& m_fs;
-    const InodeData m_inode;
+    InodeData m_inode;
 };
 
-// i_flags -> NetBSD chflags(2) flags, as NetBSD's ext2fs does.
+// Free an unlinked inode: its blocks, its attribute block reference, its bitmap bit.
+Result<void> release_inode(Ext2Fs& fs, InodeData& inode);
+
+// i_flags -> NetBSD chflags(2) flags, as NetBSD's ext2fs does, and back (other i_flags bits
+// kept from `i_flags`); EOPNOTSUPP for a flag ext2 cannot hold.
 std::uint32_t inode_flags_to_chflags(std::uint32_t i_flags);
+Result<std::uint32_t> chflags_to_inode_flags(std::uint32_t chflags, std::uint32_t i_flags);
 // A device node's i_block -> host dev_t (the old 8:8 encoding in i_block[0], else the new
 // 12:20 one in i_block[1]).
 std::uint64_t decode_rdev(const InodeData& inode);

@@ -135,11 +135,13 @@ inline int make_image(const fs::path& src, const fs::path& img, const std::strin
                " -E root_owner=0:0 " + img.string() + " " + size);
 }
 
-// Mount `img` read-only through the driver and the VFS.
+// Mount `img` through the driver and the VFS, read-only unless `writable`.
 Result<std::unique_ptr<vfs::Mount>> mount_image(const fs::path& img,
-                                                std::size_t cache = std::size_t{8} << 20);
+                                                std::size_t cache = std::size_t{8} << 20,
+                                                bool writable = false);
 Result<std::unique_ptr<vfs::Mount>> mount_device(std::shared_ptr<io::BlockDevice> dev,
-                                                 std::size_t cache = std::size_t{8} << 20);
+                                                 std::size_t cache = std::size_t{8} << 20,
+                                                 bool writable = false);
 
 // Compare everything under `src` with the same paths in the mount: names, types, modes,
 // owners, sizes, link counts, mtimes (to the nanosecond when `nsec`: mke2fs 1.47.0 -d copies

@@ -156,10 +156,26 @@ TEST_F(SuperblockTest, FeatureGates) {
               std::string::npos)
         << r.error().message();
 
-    r = check_features(m_sb, false);
+    EXPECT_TRUE(check_features(m_sb, false));
+
+    // What the writer does not keep valid: read-only only, each named.
+    sb = m_sb;
+    sb.s_feature_incompat.set(sb.s_feature_incompat.get() | incompat_recover);
+    EXPECT_TRUE(check_features(sb, true));
+    r = check_features(sb, false);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().errnum(), EROFS);
-    EXPECT_EQ(r.error().message(), "ext2fs: read-write mounts are not supported yet");
+    EXPECT_NE(r.error().message().find("needs_recovery"), std::string::npos);
+    sb = m_sb;
+    sb.s_feature_compat.set(sb.s_feature_compat.get() | 0x1000u);
+    r = check_features(sb, false);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("orphan_file"), std::string::npos) << r.error().message();
+    sb = m_sb;
+    sb.s_state.set(0);
+    r = check_features(sb, false);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message().find("not cleanly unmounted"), std::string::npos);
 }
 
 }  // namespace

@@ -95,4 +95,52 @@ struct tmpfs_args {
     mode_t ta_root_mode;
 };
 
+
+/* msdos mount arguments (fs/msdosfs/msdosfsmount.h). */
+#ifndef UKFS_EXPORT_ARGS30_DEFINED
+#define UKFS_EXPORT_ARGS30_DEFINED
+/* NFS export information, unused by ukfs: present so that NetBSD code filling the argument
+ * structures compiles. */
+struct export_args30 {
+    int ex_flags;
+    uid_t ex_root;
+    struct {
+        unsigned short cr_unused;
+        uid_t cr_uid;
+        gid_t cr_gid;
+        int cr_ngroups;
+        gid_t cr_groups[16];
+    } ex_anon;
+    void *ex_addr;
+    int ex_addrlen;
+    void *ex_mask;
+    int ex_masklen;
+    char *ex_indexfile;
+};
+#endif
+struct msdosfs_args {
+    char *fspec;
+    struct export_args30 _pad1;
+    uid_t uid;      /* owner of every file */
+    gid_t gid;      /* group of every file */
+    mode_t mask;    /* permission mask for files */
+    int flags;      /* MSDOSFSMNT_* */
+    int version;    /* MSDOSFSMNT_VERSION with MSDOSFSMNT_VERSIONED */
+    mode_t dirmask; /* v2: permission mask for directories */
+    int gmtoff;     /* v3: seconds east of UTC of the on-disk times */
+};
+#define MSDOSFSMNT_VERSION 3
+#define MSDOSFSMNT_SHORTNAME 1
+#define MSDOSFSMNT_LONGNAME 2
+#define MSDOSFSMNT_NOWIN95 4
+#define MSDOSFSMNT_GEMDOSFS 8
+#define MSDOSFSMNT_VERSIONED 16
+#define MSDOSFSMNT_UTF8 32
+#define MSDOSFSMNT_MNTOPT \
+    (MSDOSFSMNT_SHORTNAME | MSDOSFSMNT_LONGNAME | MSDOSFSMNT_NOWIN95 | MSDOSFSMNT_GEMDOSFS | \
+     MSDOSFSMNT_VERSIONED | MSDOSFSMNT_UTF8)
+#define MSDOSFSMNT_RONLY 0x80000000
+#define MSDOSFSMNT_WAITONFAT 0x40000000
+#define MSDOSFS_FATMIRROR 0x20000000
+
 #endif /* UKFS_NETBSD_H */

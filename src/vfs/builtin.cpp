@@ -1,5 +1,6 @@
 // The drivers built into the library. Each driver folder exposes one registration function.
 #include "fs/ext2fs/register.hpp"
+#include "fs/msdosfs/register.hpp"
 #include "fs/tmpfs/register.hpp"
 #include "vfs/registry.hpp"
 
@@ -8,6 +9,7 @@ namespace uk::vfs {
 void register_builtin_drivers(Registry& registry) {
     tmpfs::register_tmpfs(registry);
     ext2fs::register_ext2fs(registry);
+    msdosfs::register_msdos(registry);
 }
 
 }  // namespace uk::vfs

@@ -48,8 +48,10 @@ std::string capture(const std::string& cmd) {
 }
 
 bool have_tools() {
-    return run("command -v mkfs.fat && command -v fsck.fat && command -v mcopy && "
-               "command -v mdir") == 0;
+    for (const char* tool : {"mkfs.fat", "fsck.fat", "mcopy", "mdir", "mattrib"})
+        if (run(std::string("command -v ") + tool) != 0)
+            return false;
+    return true;
 }
 
 std::vector<std::byte> read_host_file(const fs::path& p) {

@@ -3,6 +3,7 @@
 // e2fsprogs' openfs.c: raw field ranges, derived values, then the device size.
 #include <bit>
 #include <cerrno>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -20,7 +21,7 @@ Error bad_field(std::string_view field, std::uint64_t value) {
 }
 
 std::string trim_label(const std::uint8_t (&lab)[11]) {
-    std::string s(reinterpret_cast<const char*>(lab), sizeof lab);
+    std::string s(std::begin(lab), std::end(lab));
     while (!s.empty() && (s.back() == ' ' || s.back() == '\0'))
         s.pop_back();
     return s;
@@ -136,10 +137,10 @@ int detect_msdos(io::BlockDevice& dev) {
         return 0;
     // The 0x55AA signature is shared with MBRs and other boot sectors: a sane BPB makes it
     // likely, a file system type string nearly certain; still below ext2fs' exact magic.
-    const ByteView view(sector, "boot");
     const std::uint32_t type_off = g->type == FatType::fat32 ? 82 : 54;
-    const std::string_view type(reinterpret_cast<const char*>(sector.data()) + type_off, 3);
-    return type == "FAT" ? 80 : 60;
+    const bool named = sector[type_off] == std::byte{'F'} && sector[type_off + 1] == std::byte{'A'} &&
+                       sector[type_off + 2] == std::byte{'T'};
+    return named ? 80 : 60;
 }
 
 }  // namespace uk::msdosfs

@@ -4,6 +4,7 @@
 // sections 6 (directory entries) and 7 (long names).
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
@@ -195,12 +196,12 @@ Result<EntryInfo> MsdosNode::add_entry(std::string_view name, DirEntryRaw raw) {
     // The short names in use, then the entries the name needs.
     std::set<std::string> taken;
     UKFS_TRY(scan(0, [&](const EntryInfo& e) {
-        taken.emplace(reinterpret_cast<const char*>(e.raw.DIR_Name), 11);
+        taken.emplace(std::begin(e.raw.DIR_Name), std::end(e.raw.DIR_Name));
         return true;
     }));
     const NamePlan plan = UKFS_TRY(plan_name(name, m_fs.options().shortname,
                                              [&](const std::uint8_t (&n)[11]) {
-        return taken.count(std::string(reinterpret_cast<const char*>(n), 11)) != 0;
+        return taken.count(std::string(std::begin(n), std::end(n))) != 0;
     }));
     std::memcpy(raw.DIR_Name, plan.short_name, 11);
     raw.DIR_NTRes = plan.ntres;

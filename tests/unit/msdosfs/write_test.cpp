@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <fmt/format.h>
@@ -269,6 +270,45 @@ TEST_P(Write, RandomOperationsAgainstModel) {
         compare_tree(m, m_model, false);
         auto s = m.statfs();
         ASSERT_TRUE(s);
+        ASSERT_TRUE(m.unmount(false));
+    }
+    check_image();
+}
+
+TEST_P(Write, OpenFilesSurviveRenameAndUnlink) {
+    {
+        auto mr = mount_image(m_img, false);
+        ASSERT_TRUE(mr) << mr.error().describe();
+        vfs::Mount& m = **mr;
+        ASSERT_TRUE(m.mkdir("/dir", 0755));
+        fs::create_directory(m_model / "dir");
+        auto fd = m.open("/some long name.bin", O_CREAT | O_RDWR, 0644);
+        ASSERT_TRUE(fd) << fd.error().describe();
+        ASSERT_TRUE(m.write_fd(*fd, 0, pattern(3000, 1), false));
+        // Renamed while open: the descriptor keeps working on the moved entry.
+        ASSERT_TRUE(m.rename("/some long name.bin", "/dir/moved.bin"));
+        ASSERT_TRUE(m.write_fd(*fd, 3000, pattern(5000, 2), false));
+        ASSERT_TRUE(m.close(*fd));
+        auto host = pattern(3000, 1);
+        const auto tail = pattern(5000, 2);
+        host.insert(host.end(), tail.begin(), tail.end());
+        write_host_file(m_model / "dir/moved.bin", host);
+        // Unlinked while open: still readable and writable, its clusters freed at close.
+        auto fd2 = m.open("/doomed", O_CREAT | O_RDWR, 0644);
+        ASSERT_TRUE(fd2);
+        ASSERT_TRUE(m.write_fd(*fd2, 0, pattern(20000, 3), false));
+        const auto free_before = m.statfs()->bfree;
+        ASSERT_TRUE(m.remove("/doomed"));
+        ASSERT_TRUE(m.create("/newcomer", 0644, true));  // may take the freed entry
+        write_host_file(m_model / "newcomer", {});
+        ASSERT_TRUE(m.write_fd(*fd2, 20000, pattern(100, 4), false));
+        std::vector<std::byte> buf(20100);
+        auto n = m.read_fd(*fd2, 0, buf);
+        ASSERT_TRUE(n);
+        EXPECT_EQ(*n, 20100u);
+        ASSERT_TRUE(m.close(*fd2));
+        EXPECT_GT(m.statfs()->bfree, free_before);
+        EXPECT_EQ(m.stat("/newcomer", vfs::Follow::no)->size, 0u);
         ASSERT_TRUE(m.unmount(false));
     }
     check_image();

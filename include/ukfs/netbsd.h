@@ -95,8 +95,8 @@ struct tmpfs_args {
     mode_t ta_root_mode;
 };
 
-/* cd9660 mount arguments (isofs/cd9660/cd9660_mount.h). export_args30 is sys/mount.h's old
- * export argument layout, kept only for the structure's size. */
+/* export_args30 is sys/mount.h's old NFS export argument layout, unused by ukfs: present so
+ * that NetBSD code filling iso_args or msdosfs_args compiles with the same structure size. */
 #ifndef UKFS_HAVE_EXPORT_ARGS30
 #define UKFS_HAVE_EXPORT_ARGS30
 struct ukfs_uucred30 {
@@ -117,6 +117,8 @@ struct export_args30 {
     char *ex_indexfile;
 };
 #endif
+
+/* cd9660 mount arguments (isofs/cd9660/cd9660_mount.h). */
 struct iso_args {
     const char *fspec;
     struct export_args30 _pad1;
@@ -128,5 +130,31 @@ struct iso_args {
 #define ISOFSMNT_NOJOLIET 0x00000008    /* ignore Joliet */
 #define ISOFSMNT_NOCASETRANS 0x00000010 /* plain ISO names keep their upper case */
 #define ISOFSMNT_RRCASEINS 0x00000020   /* case-insensitive Rock Ridge lookups */
+
+/* msdos mount arguments (fs/msdosfs/msdosfsmount.h). */
+struct msdosfs_args {
+    char *fspec;
+    struct export_args30 _pad1;
+    uid_t uid;      /* owner of every file */
+    gid_t gid;      /* group of every file */
+    mode_t mask;    /* permission mask for files */
+    int flags;      /* MSDOSFSMNT_* */
+    int version;    /* MSDOSFSMNT_VERSION with MSDOSFSMNT_VERSIONED */
+    mode_t dirmask; /* v2: permission mask for directories */
+    int gmtoff;     /* v3: seconds east of UTC of the on-disk times */
+};
+#define MSDOSFSMNT_VERSION 3
+#define MSDOSFSMNT_SHORTNAME 1
+#define MSDOSFSMNT_LONGNAME 2
+#define MSDOSFSMNT_NOWIN95 4
+#define MSDOSFSMNT_GEMDOSFS 8
+#define MSDOSFSMNT_VERSIONED 16
+#define MSDOSFSMNT_UTF8 32
+#define MSDOSFSMNT_MNTOPT \
+    (MSDOSFSMNT_SHORTNAME | MSDOSFSMNT_LONGNAME | MSDOSFSMNT_NOWIN95 | MSDOSFSMNT_GEMDOSFS | \
+     MSDOSFSMNT_VERSIONED | MSDOSFSMNT_UTF8)
+#define MSDOSFSMNT_RONLY 0x80000000
+#define MSDOSFSMNT_WAITONFAT 0x40000000
+#define MSDOSFS_FATMIRROR 0x20000000
 
 #endif /* UKFS_NETBSD_H */

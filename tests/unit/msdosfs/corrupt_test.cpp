@@ -1,0 +1,169 @@
+// Corrupt images, one recipe per case, made at test time from a clean mkfs.fat + mcopy image:
+// each gives a clear error (errno and a message naming the structure), never a crash or a
+// hang, and a read-only mount leaves the image byte for byte as it was.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "support.hpp"
+
+namespace uk::msdosfs::test {
+namespace {
+
+class Corrupt : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!have_tools())
+            GTEST_SKIP() << "mkfs.fat / mtools are not installed";
+        const fs::path src = m_work.path() / "src";
+        fs::create_directories(src / "d");
+        write_host_file(src / "a.bin", pattern(5000, 1));
+        write_host_file(src / "d" / "inner.txt", pattern(100, 2));
+        m_img = m_work.path() / "img";
+        ASSERT_EQ(make_image(m_img, "-F 16 -s 1", 4200, src), 0);
+        auto m = mount_image(m_img, true);
+        ASSERT_TRUE(m) << m.error().describe();
+        auto& f = static_cast<Msdosfs&>((*m)->fs());
+        m_g = f.geometry();
+        m_file_entry = (*m)->stat("/a.bin", vfs::Follow::no)->ino;
+        m_dir_entry = (*m)->stat("/d", vfs::Follow::no)->ino;
+        m_file_cluster = read16(m_file_entry + 26);
+        ASSERT_TRUE((*m)->unmount(false));
+    }
+
+    std::uint16_t read16(std::uint64_t off) {
+        std::uint8_t b[2];
+        const int fd = ::open(m_img.c_str(), O_RDONLY);
+        EXPECT_EQ(::pread(fd, b, 2, static_cast<off_t>(off)), 2);
+        ::close(fd);
+        return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
+    }
+    void patch(std::uint64_t off, std::vector<std::uint8_t> bytes) {
+        const int fd = ::open(m_img.c_str(), O_WRONLY);
+        ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off)),
+                  static_cast<ssize_t>(bytes.size()));
+        ::close(fd);
+    }
+    void patch16(std::uint64_t off, std::uint16_t v) {
+        patch(off, {static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(v >> 8)});
+    }
+    // FAT16 entry `c` in every copy.
+    void set_fat(std::uint32_t c, std::uint16_t v) {
+        for (std::uint32_t k = 0; k < m_g.num_fats; ++k)
+            patch16((m_g.reserved_sectors + std::uint64_t{k} * m_g.fat_sectors) *
+                            m_g.bytes_per_sector + 2ull * c, v);
+    }
+    // Mount (expecting success) and run `op`, which must fail with `err`; the image must not
+    // change.
+    void expect_error(int err, const std::function<Result<void>(vfs::Mount&)>& op) {
+        const std::string before = file_digest(m_img);
+        auto m = mount_image(m_img, true);
+        ASSERT_TRUE(m) << m.error().describe();
+        auto r = op(**m);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().errnum(), err) << r.error().describe();
+        EXPECT_FALSE(r.error().message().empty());
+        (void)(*m)->unmount(true);
+        EXPECT_EQ(file_digest(m_img), before);
+    }
+    void expect_mount_error(int err) {
+        auto m = mount_image(m_img, true);
+        ASSERT_FALSE(m);
+        EXPECT_EQ(m.error().errnum(), err) << m.error().describe();
+        EXPECT_FALSE(m.error().message().empty());
+    }
+    static Result<void> read_file(vfs::Mount& m, const std::string& path) {
+        std::vector<std::byte> buf(1 << 16);
+        UKFS_TRY(m.read(path, 0, buf));
+        return {};
+    }
+    static Result<void> list(vfs::Mount& m, const std::string& path) {
+        return m.readdir(path, 0, [](const vfs::DirEntry&, std::uint64_t) { return true; });
+    }
+
+    TempDir m_work;
+    fs::path m_img;
+    Geometry m_g;
+    std::uint64_t m_file_entry = 0, m_dir_entry = 0;
+    std::uint16_t m_file_cluster = 0;
+};
+
+TEST_F(Corrupt, NoSignature) {
+    patch(510, {0, 0});
+    expect_mount_error(EINVAL);
+}
+
+TEST_F(Corrupt, BadSectorSize) {
+    patch16(11, 300);
+    expect_mount_error(EINVAL);
+}
+
+TEST_F(Corrupt, BadClusterSize) {
+    patch(13, {3});
+    expect_mount_error(EINVAL);
+}
+
+TEST_F(Corrupt, NoFats) {
+    patch(16, {0});
+    expect_mount_error(EINVAL);
+}
+
+TEST_F(Corrupt, VolumeLargerThanDevice) {
+    patch16(19, 0);
+    patch(32, {0xFF, 0xFF, 0xFF, 0x0F});
+    expect_mount_error(EINVAL);
+}
+
+TEST_F(Corrupt, ChainLoops) {
+    set_fat(m_file_cluster + 3u, m_file_cluster);
+    expect_error(EIO, [](vfs::Mount& m) { return read_file(m, "/a.bin"); });
+}
+
+TEST_F(Corrupt, ChainLeavesVolume) {
+    set_fat(m_file_cluster + 1u, 0xFFF0);
+    expect_error(EIO, [](vfs::Mount& m) { return read_file(m, "/a.bin"); });
+}
+
+TEST_F(Corrupt, ChainReachesFreeCluster) {
+    set_fat(m_file_cluster + 2u, 0);
+    expect_error(EIO, [](vfs::Mount& m) { return read_file(m, "/a.bin"); });
+}
+
+TEST_F(Corrupt, ChainShorterThanSize) {
+    set_fat(m_file_cluster, 0xFFFF);
+    expect_error(EIO, [](vfs::Mount& m) { return read_file(m, "/a.bin"); });
+}
+
+TEST_F(Corrupt, DirectoryEntryPointsOutside) {
+    patch16(m_dir_entry + 26, 0xFFF0);
+    expect_error(EIO, [](vfs::Mount& m) { return list(m, "/d"); });
+}
+
+TEST_F(Corrupt, FileEntryPointsOutside) {
+    patch16(m_file_entry + 26, 0xFFF3);
+    expect_error(EIO, [](vfs::Mount& m) { return read_file(m, "/a.bin"); });
+}
+
+TEST_F(Corrupt, DirectoryLoopsOnItself) {
+    // The directory's only cluster points back at itself.
+    const std::uint16_t c = read16(m_dir_entry + 26);
+    set_fat(c, c);
+    expect_error(EIO, [](vfs::Mount& m) { return list(m, "/d"); });
+}
+
+TEST_F(Corrupt, ReadWriteMountOfCorruptChainFailsCleanly) {
+    set_fat(m_file_cluster + 3u, m_file_cluster);
+    auto m = mount_image(m_img, false);
+    ASSERT_TRUE(m) << m.error().describe();
+    std::vector<std::byte> data(10, std::byte{1});
+    auto w = (*m)->write("/a.bin", 6000, data);
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error().errnum(), EIO);
+    ASSERT_TRUE((*m)->unmount(false));
+}
+
+}  // namespace
+}  // namespace uk::msdosfs::test

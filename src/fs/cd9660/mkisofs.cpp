@@ -833,14 +833,40 @@ Result<void> Builder::out_zeros(std::uint64_t n) {
     return {};
 }
 
+// The file's bytes, read in chunks; holes of a sparse file (SEEK_DATA/SEEK_HOLE) are not
+// read but given to out_zeros.
 Result<void> Builder::write_file_data(int fd, const Node& n) {
     std::vector<std::byte> chunk(chunk_bytes);
-    std::uint64_t left = n.size;
-    while (left > 0) {
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+    const std::uint64_t size = n.size;
+    bool sparse_aware = true;
+    std::uint64_t off = 0;
+    while (off < size) {
+        std::uint64_t data_end = size;
+        if (sparse_aware) {
+            const off_t data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
+            if (data < 0 && errno == ENXIO) {
+                UKFS_TRY(out_zeros(size - off));  // a hole to the end
+                break;
+            }
+            if (data < 0) {
+                sparse_aware = false;  // not supported here: read everything
+            } else {
+                const std::uint64_t d = std::min<std::uint64_t>(static_cast<std::uint64_t>(data), size);
+                UKFS_TRY(out_zeros(d - off));
+                off = d;
+                const off_t hole = ::lseek(fd, data, SEEK_HOLE);
+                if (hole > data)
+                    data_end = std::min<std::uint64_t>(static_cast<std::uint64_t>(hole), size);
+            }
+            if (off >= size)
+                break;
+        }
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(data_end - off, chunk.size()));
         std::size_t got = 0;
         while (got < want) {
-            const ssize_t r = ::read(fd, chunk.data() + got, want - got);
+            const ssize_t r = ::pread(fd, chunk.data() + got, want - got,
+                                      static_cast<off_t>(off + got));
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0)
@@ -851,13 +877,8 @@ Result<void> Builder::write_file_data(int fd, const Node& n) {
                                                    n.path));
             got += static_cast<std::size_t>(r);
         }
-        const auto data = std::span<const std::byte>(chunk.data(), want);
-        if (want >= 64 * 1024 &&
-            std::all_of(data.begin(), data.end(), [](std::byte b) { return b == std::byte{0}; }))
-            UKFS_TRY(out_zeros(want));
-        else
-            UKFS_TRY(out(data));
-        left -= want;
+        UKFS_TRY(out(std::span<const std::byte>(chunk.data(), want)));
+        off += want;
     }
     return pad_block();
 }

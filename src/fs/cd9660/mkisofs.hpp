@@ -8,8 +8,8 @@
 //   times come from the source (clamped to clamp_time), volume times from the options, and
 //   every byte of the image is written (zeros where nothing else is). Only modification
 //   times are recorded: reading the tree changes access times, copying it change times.
-// - File data is streamed in chunks; only the tree's metadata is held in memory. Runs of
-//   zeros in file data are written as holes, so a sparse source gives a sparse image.
+// - File data is streamed in chunks; only the tree's metadata is held in memory. Holes of a
+//   sparse source file are not read and stay holes in the image.
 // - Primary names are ISO 9660 level 2 (d-characters, at most 30 for name and extension,
 //   31 for a directory, ";1" versions), unique within a directory after mangling. Joliet
 //   names are UCS-2 (UTF-16 surrogates for characters beyond it), at most 64 units.

@@ -11,11 +11,9 @@
 #include "fs/cd9660/mkisofs.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <map>
 #include <memory>
 #include <vector>
@@ -205,7 +203,9 @@ private:
     Result<void> out(std::span<const std::byte> b);
     Result<void> out_zeros(std::uint64_t n);
     Result<void> flush();
-    Result<void> pad_block() { return out_zeros((sector_size - (m_pos & (sector_size - 1))) & (sector_size - 1)); }
+    Result<void> pad_block() {
+        return out_zeros((sector_size - (m_pos & (sector_size - 1))) & (sector_size - 1));
+    }
 
     const BuildOptions& m_opt;
     std::unique_ptr<Node> m_root;
@@ -623,7 +623,8 @@ Bytes Builder::dir_bytes(const Node& d, bool joliet) const {
         std::uint64_t left = data.is_reg() ? data.size : 0;
         for (std::uint64_t i = 0; i < parts; ++i) {
             const std::uint64_t bytes = std::min(left, max_extent_bytes);
-            const std::uint64_t at = left == 0 ? 0 : data.data_lba + i * (max_extent_bytes >> sector_shift);
+            const std::uint64_t at =
+                left == 0 ? 0 : data.data_lba + i * (max_extent_bytes >> sector_shift);
             put_record(out, id, static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(bytes),
                        c->mtime, i + 1 < parts ? flag_multi_extent : 0, su);
             left -= bytes;
@@ -851,7 +852,8 @@ Result<void> Builder::write_file_data(int fd, const Node& n) {
             if (data < 0) {
                 sparse_aware = false;  // not supported here: read everything
             } else {
-                const std::uint64_t d = std::min<std::uint64_t>(static_cast<std::uint64_t>(data), size);
+                const std::uint64_t d =
+                    std::min<std::uint64_t>(static_cast<std::uint64_t>(data), size);
                 UKFS_TRY(out_zeros(d - off));
                 off = d;
                 const off_t hole = ::lseek(fd, data, SEEK_HOLE);

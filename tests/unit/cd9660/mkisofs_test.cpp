@@ -7,11 +7,14 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
@@ -297,7 +300,9 @@ TEST_F(MkIsofs, XorrisoAgrees) {
                   out.string()),
               0);
     // diff calls two FIFOs or devices different: their types and numbers are compared below.
-    EXPECT_EQ(run("diff -r --no-dereference -x fifo -x cdev -x bdev " + src().string() + " " + out.string()), 0);
+    EXPECT_EQ(run("diff -r --no-dereference -x fifo -x cdev -x bdev " + src().string() + " " +
+                  out.string()),
+              0);
     // Types, modes, owners, sizes, mtimes, symlink targets, device numbers (xorriso restores
     // no mtime of a symlink, and sets directories' before filling them: those are left out).
     const std::string fmt =
@@ -429,6 +434,58 @@ TEST_F(MkIsofs, OptionsPlainAndMapped) {
     auto inner = m->stat("/sub/inner");  // 0700
     ASSERT_TRUE(inner);
     EXPECT_EQ(inner->st_mode & 07777, 0555u);
+}
+
+std::string long_target(std::size_t n) {
+    std::string t;
+    while (t.size() + 300 < n)
+        t += std::string(250, 'c') + "/";
+    return t + std::string(n - t.size(), 'd');
+}
+
+// A socket (Rock Ridge PX type only) and long symlink targets: SL entries over several
+// continuation areas. xorriso reads targets up to 1023 bytes (libisofs' limit); ours, and
+// the image, hold up to 4095.
+TEST_F(MkIsofs, SocketAndLongSymlinks) {
+    const fs::path tree = work.path() / "sock";
+    fs::create_directories(tree);
+    const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(s, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string sp = (tree / "s").string();
+    ASSERT_LT(sp.size(), sizeof addr.sun_path);
+    std::memcpy(addr.sun_path, sp.c_str(), sp.size() + 1);
+    ASSERT_EQ(::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    ::close(s);
+    fs::create_symlink(long_target(1000), tree / "long1000");
+    const fs::path out = work.path() / "sock.iso";
+    ASSERT_TRUE(make_iso(tree.string(), out.string()));
+    {
+        auto m = Mount::open(out.string(), ro());
+        ASSERT_TRUE(m);
+        auto st = m->stat("/s", Follow::no);
+        ASSERT_TRUE(st);
+        EXPECT_TRUE(S_ISSOCK(st->st_mode));
+        auto t = m->readlink("/long1000");
+        ASSERT_TRUE(t) << t.error().describe();
+        EXPECT_EQ(*t, long_target(1000));
+    }
+    if (have_tool("xorriso")) {
+        const auto [text, rc] = capture("xorriso -indev " + out.string() +
+                                        " -find / -exec lsdl --");
+        EXPECT_EQ(rc, 0);
+        EXPECT_NE(text.find("'/long1000' -> '" + long_target(1000) + "'"), std::string::npos)
+            << text;
+        EXPECT_NE(text.find("\nsrw"), std::string::npos) << text;
+    }
+    fs::create_symlink(long_target(4095), tree / "longest");
+    ASSERT_TRUE(make_iso(tree.string(), out.string()));
+    auto m = Mount::open(out.string(), ro());
+    ASSERT_TRUE(m);
+    auto t = m->readlink("/longest");
+    ASSERT_TRUE(t) << t.error().describe();
+    EXPECT_EQ(*t, long_target(4095));
 }
 
 // The command line: fsu mkiso.

@@ -399,6 +399,56 @@ TEST_F(MkIsofs, CheckersClean) {
     EXPECT_EQ(cm.find("SORRY"), std::string::npos) << cm;
 }
 
+// The path tables (9.4) of both trees: one entry per directory, L and M the same but for byte
+// order, each entry's block a directory whose "." points to itself and whose ".." points to
+// the entry's parent, parents before children.
+TEST_F(MkIsofs, PathTables) {
+    const auto b = read_host(img());
+    auto u8 = [&](std::size_t at) { return static_cast<std::uint32_t>(b.at(at)); };
+    auto le = [&](std::size_t at, int n) {
+        std::uint32_t v = 0;
+        for (int i = n - 1; i >= 0; --i)
+            v = (v << 8) | u8(at + static_cast<std::size_t>(i));
+        return v;
+    };
+    auto be = [&](std::size_t at, int n) {
+        std::uint32_t v = 0;
+        for (int i = 0; i < n; ++i)
+            v = (v << 8) | u8(at + static_cast<std::size_t>(i));
+        return v;
+    };
+    std::size_t dirs = 1;
+    for (auto& e : fs::recursive_directory_iterator(src()))
+        dirs += e.is_directory() && !e.is_symlink() ? 1 : 0;
+    for (const std::size_t vd : {std::size_t{16} * 2048, std::size_t{17} * 2048}) {
+        SCOPED_TRACE(vd == 16 * 2048 ? "primary" : "joliet");
+        const std::uint32_t size = le(vd + 132, 4);
+        const std::size_t l = std::size_t{le(vd + 140, 4)} * 2048;
+        const std::size_t m = std::size_t{be(vd + 148, 4)} * 2048;
+        std::vector<std::uint32_t> lbas;
+        std::size_t off = 0;
+        while (off < size) {
+            const std::uint32_t len = u8(l + off);
+            ASSERT_GT(len, 0u);
+            const std::uint32_t lba = le(l + off + 2, 4), parent = le(l + off + 6, 2);
+            EXPECT_EQ(u8(m + off), len);
+            EXPECT_EQ(be(m + off + 2, 4), lba);
+            EXPECT_EQ(be(m + off + 6, 2), parent);
+            ASSERT_GE(parent, 1u);
+            ASSERT_LE(parent, lbas.size() + 1);  // parents come first (the root is its own)
+            const std::size_t dir = std::size_t{lba} * 2048;
+            EXPECT_EQ(le(dir + 2, 4), lba) << "\".\" of path table entry " << lbas.size() + 1;
+            const std::size_t dotdot = dir + u8(dir);
+            const std::uint32_t up = lbas.empty() ? lba : lbas[parent - 1];
+            EXPECT_EQ(le(dotdot + 2, 4), up) << "\"..\" of entry " << lbas.size() + 1;
+            lbas.push_back(lba);
+            off += 8 + len + (len % 2);
+        }
+        EXPECT_EQ(off, size);
+        EXPECT_EQ(lbas.size(), dirs);
+    }
+}
+
 // Without Rock Ridge and Joliet: plain names; and owner/mode mapping.
 TEST_F(MkIsofs, OptionsPlainAndMapped) {
     const fs::path plain_src = work.path() / "plain";

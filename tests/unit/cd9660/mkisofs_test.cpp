@@ -183,7 +183,8 @@ std::string latin1(const std::string& utf8) {
 }
 
 std::map<std::string, std::string> isoinfo_listing(const fs::path& img, const char* tree,
-                                                   bool modes) {
+                                                   bool modes,
+                                                   std::map<std::string, long>* extents = nullptr) {
     std::map<std::string, std::string> out;
     const auto [text, rc] = capture("isoinfo " + std::string(tree) + " -l -i " + img.string());
     EXPECT_EQ(rc, 0);
@@ -213,6 +214,8 @@ std::map<std::string, std::string> isoinfo_listing(const fs::path& img, const ch
         if (modes)
             v += " " + mode;
         out[dir + name] = v;
+        if (extents != nullptr)
+            (*extents)[dir + name] = std::stol(l.substr(l.find('[') + 1));
     }
     return out;
 }
@@ -236,7 +239,11 @@ std::string perms(mode_t m) {
 TEST_F(MkIsofs, IsoinfoAgrees) {
     need("isoinfo");
     auto want = host_listing(src(), true);
-    auto rr = isoinfo_listing(img(), "-R", true);
+    std::map<std::string, long> extents;
+    auto rr = isoinfo_listing(img(), "-R", true, &extents);
+    // Hard links share one extent.
+    EXPECT_EQ(extents["/hello.txt"], extents["/sub/hard"]);
+    EXPECT_NE(extents["/hello.txt"], extents["/multi"]);
     for (auto& [p, v] : want) {
         struct stat st {};
         ::lstat((src().string() + p).c_str(), &st);
@@ -541,12 +548,17 @@ TEST_F(MkIsofs, SocketAndLongSymlinks) {
 // The command line: fsu mkiso.
 TEST_F(MkIsofs, FsuMkiso) {
     const fs::path out = work.path() / "cli.iso";
-    const auto [text, rc] = capture(std::string(UKFS_FSU) + " mkiso -V cli_vol --no-joliet " +
+    const auto [text, rc] = capture(std::string(UKFS_FSU) +
+                                    " mkiso -V cli_vol --no-joliet --owner 12:34 " +
                                     src().string() + " " + out.string());
     ASSERT_EQ(rc, 0) << text;
     auto m = Mount::open(out.string(), ro());
     ASSERT_TRUE(m) << m.error().describe();
-    EXPECT_GT(compare_tree(*m, src(), {}), 330u);
+    auto st = m->stat("/secret");
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->st_uid, 12u);
+    EXPECT_EQ(st->st_gid, 34u);
+    EXPECT_EQ(st->st_mode & 07777, 0640u);
     const auto [d, rc2] = capture("isoinfo -d -i " + out.string());
     if (rc2 == 0) {
         EXPECT_NE(d.find("Volume id: CLI_VOL"), std::string::npos) << d;

@@ -155,7 +155,10 @@ std::string iso_identifier(std::string_view host_name, bool is_dir,
 
 std::string joliet_identifier(std::string_view host_name, bool is_dir,
                               std::set<std::string>& taken) {
-    const std::u16string name = utf16(code_points(host_name));
+    std::u16string name = utf16(code_points(host_name));
+    // Readers drop a '.' before ";1" (as they do in ISO 9660 names): keep a last dot visible.
+    if (!is_dir && !name.empty() && name.back() == u'.')
+        name.back() = u'_';
     const std::size_t limit = is_dir ? joliet_units : joliet_units - 2;  // files: ";1"
     std::u16string base = name, ext;
     const std::size_t dot = name.rfind(u'.');

@@ -456,6 +456,44 @@ TEST_F(MkIsofs, PathTables) {
     }
 }
 
+// Names that collide once mangled stay distinct in every tree, and each file keeps its data.
+TEST_F(MkIsofs, CollidingNames) {
+    const fs::path tree = work.path() / "names";
+    fs::create_directories(tree);
+    const std::vector<std::string> names = {
+        "a.txt", "A.txt", "a_txt", "A.TXT", "a+txt", "a.txt.", ".a", "_a",
+        std::string(70, 'x') + "1.dat", std::string(70, 'x') + "2.dat",
+        std::string(70, 'x') + "3.dat", std::string(40, 'y'), std::string(40, 'y') + "z"};
+    for (std::size_t i = 0; i < names.size(); ++i)
+        write_file(tree / names[i], pattern(100 + i, static_cast<std::uint32_t>(i)));
+    const fs::path out = work.path() / "names.iso";
+    ASSERT_TRUE(make_iso(tree.string(), out.string()));
+    for (const int flags : {0, ISOFSMNT_NORRIP, ISOFSMNT_NORRIP | ISOFSMNT_NOJOLIET}) {
+        SCOPED_TRACE(flags);
+        iso_args a{};
+        a.flags = flags;
+        auto m = Mount::open(out.string(), ro(&a, sizeof a));
+        ASSERT_TRUE(m);
+        auto list = m->list("/");
+        ASSERT_TRUE(list);
+        std::set<std::string> seen;
+        std::set<std::vector<std::byte>> contents;
+        for (const DirEntry& d : *list) {
+            if (d.name == "." || d.name == "..")
+                continue;
+            EXPECT_TRUE(seen.insert(d.name).second) << d.name;
+            auto data = m->read_file("/" + d.name);
+            ASSERT_TRUE(data) << d.name;
+            contents.insert(*data);
+        }
+        EXPECT_EQ(seen.size(), names.size());
+        EXPECT_EQ(contents.size(), names.size());
+        if (flags == 0) {
+            EXPECT_EQ(seen, std::set<std::string>(names.begin(), names.end()));
+        }
+    }
+}
+
 // Without Rock Ridge and Joliet: plain names; and owner/mode mapping.
 TEST_F(MkIsofs, OptionsPlainAndMapped) {
     const fs::path plain_src = work.path() / "plain";

@@ -133,7 +133,7 @@ std::string iso_identifier(std::string_view host_name, bool is_dir,
     if (is_dir) {
         std::string base = d_characters(host_name, iso_dir_chars);
         if (base.empty())
-            base = "_";
+            base.push_back('_');  // (not `= "_"`: g++ 12 -O3 -Wrestrict false positive)
         return make_unique_name(base, iso_dir_chars, taken, same);
     }
     const std::size_t dot = host_name.rfind('.');
@@ -145,7 +145,7 @@ std::string iso_identifier(std::string_view host_name, bool is_dir,
         base = d_characters(host_name.substr(0, dot), iso_file_chars - ext.size());
     }
     if (base.empty())
-        base = "_";
+        base.push_back('_');  // (not `= "_"`: g++ 12 -O3 -Wrestrict false positive)
     const std::size_t limit = iso_file_chars - ext.size();
     base = make_unique_name(base, limit, taken, [&](const std::string& b) {
         return ext.empty() ? b : b + "." + ext;
@@ -169,7 +169,7 @@ std::string joliet_identifier(std::string_view host_name, bool is_dir,
     }
     base = cut16(base, limit - ext.size());
     if (base.empty() && ext.empty())
-        base = u"_";
+        base.push_back(u'_');
     base = make_unique_name(base, limit - ext.size(), taken,
                             [&](const std::u16string& b) { return be_bytes(b + ext); });
     std::string out = be_bytes(base + ext);

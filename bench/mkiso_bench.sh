@@ -43,8 +43,8 @@ for ((i = 0; i < RUNS; i++)); do
 done
 mo=$(printf '%s\n' "${ours[@]}" | median)
 mr=$(printf '%s\n' "${ref[@]}" | median)
-n_ours=$(xorriso -indev "$DIR/ours.iso" -find / 2>/dev/null | wc -l)
-n_ref=$(xorriso -indev "$DIR/ref.iso" -find / 2>/dev/null | wc -l)
+n_ours=$(xorriso -indev "stdio:$DIR/ours.iso" -find / 2>/dev/null | wc -l)
+n_ref=$(xorriso -indev "stdio:$DIR/ref.iso" -find / 2>/dev/null | wc -l)
 echo "tree: $(find "$SRC" | wc -l) entries; images: ours $(stat -c %s "$DIR/ours.iso") bytes" \
      "($n_ours nodes), xorriso $(stat -c %s "$DIR/ref.iso") bytes ($n_ref nodes)"
 echo "fsu mkiso median ${mo}s, xorriso -as mkisofs -R -J median ${mr}s over $RUNS runs"

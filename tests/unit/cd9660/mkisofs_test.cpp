@@ -676,6 +676,17 @@ TEST_F(MkIsofs, BigFileMultiExtent) {
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.data()), 4), "tail");
     ASSERT_TRUE(m->read("/huge", 0, b));
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.data()), 4), "head");
+    {
+        iso_args a{};
+        a.flags = ISOFSMNT_NORRIP;  // the Joliet tree's records are multi-extent too
+        auto j = Mount::open(big.string(), ro(&a, sizeof a));
+        ASSERT_TRUE(j);
+        auto js = j->stat("/huge");
+        ASSERT_TRUE(js);
+        EXPECT_EQ(static_cast<std::uint64_t>(js->st_size), size);
+        ASSERT_TRUE(j->read("/huge", size - 4, b));
+        EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.data()), 4), "tail");
+    }
     auto after = m->read_file("/after");
     ASSERT_TRUE(after);
     EXPECT_TRUE(*after == pattern(5000, 40));

@@ -166,4 +166,25 @@ private:
     std::optional<Error> m_error;
 };
 
+// Building an ISO 9660 image from a host directory (as `xorriso -as mkisofs -R -J` does):
+// Rock Ridge and Joliet trees sharing the file data, hard links sharing one extent, symlinks,
+// devices, FIFOs and sockets (Rock Ridge), files of 4 GiB and more as multi-extent files. The
+// same tree and options give the same image, byte for byte: with SOURCE_DATE_EPOCH set in the
+// environment, later times are recorded as it and it is the volume time.
+struct IsoOptions {
+    std::string volume_id = "CDROM";
+    bool rock_ridge = true;
+    bool joliet = true;
+    // Owner and mode mapping for images built without privilege (mkisofs' -uid, -gid,
+    // -file-mode, -dir-mode; `rational` is its -r: owner 0:0, all readable, no write bits).
+    std::optional<std::uint32_t> uid, gid;
+    std::optional<std::uint32_t> file_mode, dir_mode;
+    bool rational = false;
+    // Volume creation time (seconds since the epoch); by default SOURCE_DATE_EPOCH, else the
+    // newest modification time in the tree.
+    std::optional<std::int64_t> volume_time;
+};
+Result<void> make_iso(const std::string& source_dir, const std::string& image,
+                      const IsoOptions& options = {});
+
 }  // namespace uk

@@ -14,9 +14,10 @@ Result<VnodeRef> VnodeCache::get(InodeNo ino) {
     std::unique_ptr<Vnode> loaded = UKFS_TRY(m_fs.load(ino));
     std::lock_guard guard(m_lock);
     auto [it, inserted] = m_nodes.emplace(ino, VnodeRef(std::move(loaded)));
+    VnodeRef ref = it->second;  // trimming may erase the node just inserted: `it` with it
     if (inserted && m_nodes.size() > m_max)
         trim_locked();
-    return it->second;
+    return ref;
 }
 
 // Drop vnodes that only the cache holds, oldest inode numbers first is as good as any order

@@ -126,6 +126,10 @@ int cmd_touch(Ctx&, std::vector<std::string>&);
 int cmd_mknod(Ctx&, std::vector<std::string>&);
 int cmd_mkfifo(Ctx&, std::vector<std::string>&);
 
+// Building an ISO 9660 image (mkiso.cpp); runs without a mount.
+int cmd_mkiso(Ctx&, std::vector<std::string>&);
+extern const char* const mkiso_usage;
+
 // A second image for cp, cmp and diff (-I IMAGE2 [-T TYPE2]); its operands are written 2:PATH.
 struct SecondImage {
     std::string image, type;

@@ -35,6 +35,7 @@ const std::vector<Command> command_table = {
     {"touch", cmd_touch, true, true, "[-acfhm] [-d date | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ..."},
     {"mknod", cmd_mknod, true, true, "[-m mode] name b|c major minor | name p"},
     {"mkfifo", cmd_mkfifo, true, true, "[-m mode] fifo ..."},
+    {"mkiso", cmd_mkiso, false, false, mkiso_usage},
     {"shell", cmd_shell_placeholder, true, true,
      "[-e] [script]  commands from script or stdin on one mount, one per line (words\n"
      "           split and quoted as sh does, # comments); also cd, sync, echo, exit.\n"
@@ -299,6 +300,10 @@ int fsu_main(int argc, char** argv) {
     if (!cmd) {
         fmt::print(stderr, "fsu: {}: unknown command (fsu --help lists them)\n", cmd_name);
         return 2;
+    }
+    if (!cmd->needs_mount) {  // mkiso: its own options and operands, no image to mount
+        args.insert(args.begin(), display);
+        return run_command(c, *cmd, args);
     }
 
     // The common options, then the image.

@@ -274,6 +274,39 @@ if start "$M" - -t tmpfs; then
     mountpoint -q "$M" && bad "still mounted after SIGTERM" || ok
 fi
 
+# ---- ext4 read-write, when the ext2fs driver writes: ended by SIGINT, then e2fsck -fn --------
+IMG2=$W/rw.img
+mke2fs -q -F -t ext4 -d "$S/t" "$IMG2" 16M >/dev/null 2>&1
+M=$W/mnt_rw
+mkdir -p "$M"
+"$FUSE" "$IMG2" "$M" -o rw -f 2>"$W/fuse.err.mnt_rw" &
+PID=$!
+PIDS+=("$PID")
+MOUNTED+=("$M")
+for i in $(seq 1 200); do
+    mountpoint -q "$M" && break
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.05
+done
+if mountpoint -q "$M"; then
+    mkdir "$M/newdir" && echo data >"$M/newdir/file" && ln -s file "$M/newdir/link" &&
+        chmod 600 "$M/one" && rm "$M/sub/deeper/hundred" && ok || bad "ext4 rw: writing"
+    kill -INT "$PID"
+    wait "$PID"
+    is "ext4 rw: exit status after SIGINT" 0 "$?"
+    mountpoint -q "$M" && bad "ext4 rw: still mounted after SIGINT" || ok
+    if e2fsck -fn "$IMG2" >"$W/fsck" 2>&1; then ok; else bad "ext4 rw: e2fsck -fn"; cat "$W/fsck"; fi
+    dumpe2fs -h "$IMG2" 2>/dev/null | grep -q "^Filesystem state: *clean$" && ok ||
+        bad "ext4 rw: the image is not marked clean"
+else
+    wait "$PID"
+    if grep -q "not supported" "$W/fuse.err.mnt_rw"; then
+        echo "note: ext2fs mounts read-only here, ext4 read-write part skipped"
+    else
+        bad "ext4 rw: not mounted: $(cat "$W/fuse.err.mnt_rw")"
+    fi
+fi
+
 # ---- errors on the command line ------------------------------------------------------------------
 "$FUSE" "$W/nonexistent.img" "$W/mnt_none" -f 2>"$W/err"
 is "missing image: exit status" 1 "$?"

@@ -22,14 +22,17 @@ PIDS=()
 cleanup() {
     local m p
     for m in "${MOUNTED[@]}"; do
-        mountpoint -q "$m" 2>/dev/null && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
+        mounted "$m" && { fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m"; }
     done
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# Mounted? (/proc/mounts rather than mountpoint(1): root may not stat another user's mount.)
+mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/self/mounts; }
 fails=0 checks=0
+AS=()  # a command to run ukfs-fuse under (setpriv, for an unprivileged user)
 
 ok() { checks=$((checks + 1)); }
 bad() {
@@ -48,13 +51,13 @@ start() {
     local m=$1
     shift
     mkdir -p "$m"
-    "$FUSE" "$@" "$m" -f 2>"$W/fuse.err.$(basename "$m")" &
+    "${AS[@]}" "$FUSE" "$@" "$m" -f 2>"$W/fuse.err.$(basename "$m")" &
     PID=$!
     PIDS+=("$PID")
     MOUNTED+=("$m")
     local i
     for i in $(seq 1 200); do
-        mountpoint -q "$m" && return 0
+        mounted "$m" && return 0
         kill -0 "$PID" 2>/dev/null || break
         sleep 0.05
     done
@@ -65,7 +68,7 @@ start() {
 # stop MOUNTPOINT: fusermount3 -u, then the daemon must exit 0.
 stop() {
     local rc
-    fusermount3 -u "$1" || bad "fusermount3 -u $1"
+    "${AS[@]}" fusermount3 -u "$1" || bad "fusermount3 -u $1"
     wait "$PID"
     rc=$?
     is "ukfs-fuse exit status after unmounting $1" 0 "$rc"
@@ -183,6 +186,29 @@ else
     echo "note: xorriso missing, cd9660 part skipped"
 fi
 
+# ---- an unprivileged user (root runs the test: setpriv to nobody) --------------------------------
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -f "${ISO:-}" ]; then
+    AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    chmod 755 "$W"
+    if ! "${AS[@]}" test -r /dev/fuse -a -w /dev/fuse; then
+        echo "note: nobody may not open /dev/fuse here; unprivileged part skipped"
+    elif "${AS[@]}" test -x "$FUSE" && "${AS[@]}" test -r "$ISO"; then
+        M=$W/mnt_user
+        mkdir -p "$M"
+        chown 65534 "$M"
+        if start "$M" "$ISO"; then
+            for i in 1 2 3; do
+                "${AS[@]}" cmp "$S/par/f$i" "$M/par/f$i" && ok || bad "unprivileged: cmp f$i"
+            done
+            grep -q "user_id=65534" <(grep " $M " /proc/mounts) && ok || bad "unprivileged: not the user's mount"
+            stop "$M"
+        fi
+    else
+        echo "note: nobody cannot run $FUSE here; unprivileged part skipped"
+    fi
+    AS=()
+fi
+
 # ---- tmpfs read-write through ordinary tools ----------------------------------------------------
 M=$W/mnt_tmpfs
 if start "$M" - -t tmpfs; then
@@ -271,7 +297,7 @@ if start "$M" - -t tmpfs; then
     kill -TERM "$PID"
     wait "$PID"
     is "exit status after SIGTERM" 0 "$?"
-    mountpoint -q "$M" && bad "still mounted after SIGTERM" || ok
+    mounted "$M" && bad "still mounted after SIGTERM" || ok
 fi
 
 # ---- ext4 read-write, when the ext2fs driver writes: ended by SIGINT, then e2fsck -fn --------
@@ -284,17 +310,17 @@ PID=$!
 PIDS+=("$PID")
 MOUNTED+=("$M")
 for i in $(seq 1 200); do
-    mountpoint -q "$M" && break
+    mounted "$M" && break
     kill -0 "$PID" 2>/dev/null || break
     sleep 0.05
 done
-if mountpoint -q "$M"; then
+if mounted "$M"; then
     mkdir "$M/newdir" && echo data >"$M/newdir/file" && ln -s file "$M/newdir/link" &&
         chmod 600 "$M/one" && rm "$M/sub/deeper/hundred" && ok || bad "ext4 rw: writing"
     kill -INT "$PID"
     wait "$PID"
     is "ext4 rw: exit status after SIGINT" 0 "$?"
-    mountpoint -q "$M" && bad "ext4 rw: still mounted after SIGINT" || ok
+    mounted "$M" && bad "ext4 rw: still mounted after SIGINT" || ok
     if e2fsck -fn "$IMG2" >"$W/fsck" 2>&1; then ok; else bad "ext4 rw: e2fsck -fn"; cat "$W/fsck"; fi
     dumpe2fs -h "$IMG2" 2>/dev/null | grep -q "^Filesystem state: *clean$" && ok ||
         bad "ext4 rw: the image is not marked clean"

@@ -464,7 +464,8 @@ void usage(FILE* out) {
                "  -d          debug: FUSE's request log and every error (implies -f)\n"
                "  -s          single-threaded\n"
                "  -h, --help  this text;  -V, --version  the version\n"
-               "The image is mounted read-write unless -o ro is given or the driver only reads.\n");
+               "The image is mounted read-write unless -o ro is given, the driver only reads, or\n"
+               "the image may only be read.\n");
 }
 
 struct Options {
@@ -615,9 +616,13 @@ int main(int argc, char** argv) {
     mo.read_only = o.ro;
     mo.cache_bytes = o.cache;
     auto m = uk::Mount::open(image, mo);
-    if (!m && !o.ro && !o.rw && m.error().errnum() == EROFS) {
-        mo.read_only = true;  // a driver that only reads: mounted read-only
+    if (!m && !o.ro && !o.rw && (m.error().errnum() == EROFS || m.error().errnum() == EACCES)) {
+        // A driver that only reads, or an image we may only read: mounted read-only.
+        int why = m.error().errnum();
+        mo.read_only = true;
         m = uk::Mount::open(image, mo);
+        if (m && why == EACCES)
+            fmt::print(stderr, "ukfs-fuse: {}: no write access, mounted read-only\n", image);
     }
     if (!m) {
         fmt::print(stderr, "ukfs-fuse: {}: {}\n", image, m.error().describe());

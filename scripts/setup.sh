@@ -12,6 +12,8 @@ packages=(
     # reference tools: makers, checkers and independent readers (../shared/ORACLES.md)
     e2fsprogs fuse2fs dosfstools mtools makefs xorriso genisoimage sleuthkit
     fdisk gdisk parted util-linux python3
+    # manual pages: the man_pages test renders them
+    groff-base man-db
 )
 
 missing=()

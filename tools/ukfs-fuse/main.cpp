@@ -658,6 +658,11 @@ int main(int argc, char** argv) {
     fargv.push_back(nullptr);
 
     fuse_operations ops = make_operations();
+    // A job started in the background by a script inherits SIGINT ignored, and libfuse leaves
+    // an ignored signal alone: then `kill -INT` could not unmount. SIGINT is how a user stops
+    // a mount, so it is given back its default here and libfuse installs its handler. (SIGHUP
+    // stays as it came: nohup ignores it on purpose.)
+    std::signal(SIGINT, SIG_DFL);
     int rc = fuse_main(static_cast<int>(fargs.size()), fargv.data(), &ops, nullptr);
     release_mount();  // when FUSE never got as far as init (bad mount point...)
     if (rc != 0 && g_signal != 0 && g_state.released)

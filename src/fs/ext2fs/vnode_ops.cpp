@@ -150,7 +150,9 @@ Result<void> release_inode(Ext2Fs& fs, InodeData& inode) {
 }
 
 Result<std::uint32_t> chflags_to_inode_flags(std::uint32_t flags, std::uint32_t i_flags) {
-    if ((flags & ~(UF_IMMUTABLE | SF_IMMUTABLE | UF_APPEND | SF_APPEND | UF_NODUMP)) != 0)
+    constexpr std::uint32_t stored =
+        UF_IMMUTABLE | SF_IMMUTABLE | UF_APPEND | SF_APPEND | UF_NODUMP;
+    if ((flags & ~stored) != 0)
         return Error::sys(EOPNOTSUPP, "ext2fs: only the immutable, append and nodump flags "
                                       "can be stored");
     std::uint32_t out = i_flags & ~(inode_immutable_fl | inode_append_fl | inode_nodump_fl);

@@ -1,139 +1,21 @@
-// libFuzzer target for the cd9660 driver: the input is an image in a read-only MemoryDevice.
-// Its first byte (in the system area, which ISO 9660 leaves unused) picks the iso_args flags
-// (NORRIP, GENS, EXTATT, NOJOLIET, NOCASETRANS, RRCASEINS), so every name rule is reached.
-// Mount it, walk the whole tree (each directory once, bounded), stat every node (and "..")
-// read every regular file (bounded, plus a read far away) and every symlink, list directories
-// in small batches (cookies), then unmount. Every failure must be an Error with an errno and,
-// for EIO, a message; nothing may crash, hang or allocate without bound.
-#include <cstddef>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
-#include <set>
-#include <string>
-#include <vector>
-
+// libFuzzer target for the cd9660 driver: the input is an image, mounted read-only and walked
+// by the shared harness (image_walk.hpp). Its first byte (in the system area, which ISO 9660
+// leaves unused) picks the iso_args flags (NORRIP, GENS, EXTATT, NOJOLIET, NOCASETRANS,
+// RRCASEINS), so every name rule is reached.
 #include <ukfs/netbsd.h>
 
 #include "fs/cd9660/fs.hpp"
-#include "io/block_device.hpp"
-#include "vfs/mount.hpp"
-#include "vfs/registry.hpp"
-
-using namespace uk;
-
-namespace {
-
-constexpr std::size_t max_nodes = 2048;                 // nodes visited per input
-constexpr std::size_t max_read = std::size_t{1} << 20;  // bytes read per file
-constexpr std::size_t cache_budget = std::size_t{2} << 20;
-
-void check(bool ok) {
-    if (!ok)
-        std::abort();
-}
-
-template <class T>
-void check_error(const Result<T>& r) {
-    if (r)
-        return;
-    check(r.error().errnum() > 0);
-    if (r.error().errnum() == EIO)
-        check(!r.error().message().empty());
-}
-
-void visit_node(vfs::Mount& m, const std::string& path, const vfs::Attr& a,
-                std::vector<std::byte>& buf) {
-    if (a.type == vfs::VType::reg) {
-        std::uint64_t off = 0;
-        while (off < a.size && off < max_read) {
-            auto n = m.read(path, off, buf);
-            check_error(n);
-            if (!n || *n == 0)
-                break;
-            off += *n;
-        }
-        check_error(m.read(path, a.size / 2 + (std::uint64_t{1} << 40), buf));
-        if (a.size > 3)
-            check_error(m.read(path, a.size - 3, buf));
-    } else if (a.type == vfs::VType::lnk) {
-        check_error(m.readlink(path));
-    }
-}
-
-std::vector<std::string> list_dir(vfs::Mount& m, const std::string& path) {
-    std::vector<std::string> out;
-    std::uint64_t cookie = 0;
-    for (int rounds = 0; rounds < 1024; ++rounds) {
-        std::size_t got = 0;
-        std::uint64_t next = cookie;
-        auto r = m.readdir(path, cookie, [&](const vfs::DirEntry& e, std::uint64_t n) {
-            check(!e.name.empty() && e.name.size() <= 1024);
-            out.emplace_back(e.name);
-            next = n;
-            return ++got < 5;
-        });
-        check_error(r);
-        if (!r || got < 5 || next <= cookie)
-            break;
-        cookie = next;
-    }
-    return out;
-}
-
-void walk(vfs::Mount& m) {
-    std::vector<std::byte> buf(64 * 1024);
-    std::set<vfs::InodeNo> seen_dirs;
-    std::vector<std::string> todo{"/"};
-    std::size_t nodes = 0;
-    while (!todo.empty() && nodes < max_nodes) {
-        const std::string dir = todo.back();
-        todo.pop_back();
-        for (const std::string& name : list_dir(m, dir)) {
-            if (name == "." || name == ".." || ++nodes >= max_nodes)
-                continue;
-            const std::string path = (dir == "/" ? "" : dir) + "/" + name;
-            auto a = m.stat(path, vfs::Follow::no);
-            check_error(a);
-            if (!a)
-                continue;
-            if (a->type == vfs::VType::dir) {
-                check_error(m.stat(path + "/..", vfs::Follow::no));
-                if (seen_dirs.insert(a->ino).second)
-                    todo.push_back(path);
-                continue;
-            }
-            visit_node(m, path, *a, buf);
-        }
-    }
-    check_error(m.statfs());
-}
-
-}  // namespace
+#include "image_walk.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     iso_args args{};
     args.flags = size != 0 ? (data[0] & 0x3F) : 0;
-    std::vector<std::byte> bytes(size);
-    if (size != 0)
-        std::memcpy(bytes.data(), data, size);
-    auto dev = std::make_shared<io::MemoryDevice>(std::move(bytes), true);
-    vfs::MountRequest req;
-    req.device = dev;
-    req.flags = vfs::mnt_rdonly;
-    req.args = &args;
-    req.args_len = sizeof args;
-    req.cache_budget = cache_budget;
-    auto fs = cd9660::mount_cd9660(req);
-    check_error(fs);
-    if (!fs)
-        return 0;
-    auto m = vfs::Mount::create(std::move(*fs), "cd9660", vfs::mnt_rdonly);
-    check_error(m);
-    if (!m)
-        return 0;
-    walk(**m);
-    check_error((*m)->unmount(true));
+    uk::fuzz::WalkLimits lim;
+    lim.max_nodes = 2048;
+    lim.max_name = 1024;  // Rock Ridge names may be longer than 255
+    lim.max_batches = 1024;
+    lim.cache_budget = std::size_t{2} << 20;
+    uk::fuzz::mount_and_walk(uk::cd9660::mount_cd9660, "cd9660", data, size, lim, &args,
+                             sizeof args);
     return 0;
 }

@@ -72,8 +72,16 @@ Ext2Fs::Ext2Fs(const Geometry& geometry, const Superblock& sb,
                std::unique_ptr<io::BufferCache> cache, std::vector<GroupInfo> groups,
                bool read_only)
     : m_geometry(geometry), m_sb(sb), m_cache(std::move(cache)), m_groups(std::move(groups)),
-      m_needs_recovery(geometry.has_incompat(incompat_recover)), m_read_only(read_only),
-      m_generation(std::random_device{}()) {}
+      m_read_only(read_only), m_generation(std::random_device{}()) {}
+
+std::pair<std::uint64_t, std::uint64_t> Ext2Fs::free_totals() const {
+    std::uint64_t blocks = 0, inodes = 0;
+    for (const GroupInfo& gi : m_groups) {
+        blocks += gi.free_blocks;
+        inodes += gi.free_inodes;
+    }
+    return {blocks, inodes};
+}
 
 std::uint64_t Ext2Fs::inode_goal(std::uint32_t ino) const {
     return group_first_block(m_geometry, (ino - 1) / m_geometry.inodes_per_group);
@@ -105,10 +113,11 @@ Result<void> Ext2Fs::init_block_bitmap(std::uint32_t group, std::span<std::byte>
     const std::uint64_t first = group_first_block(g, group);
     const std::uint64_t n = group_blocks(g, group);
     std::fill(bits.begin(), bits.end(), std::byte{0});
-    auto mark = [&](std::uint64_t b, std::uint64_t count) {
-        for (std::uint64_t k = 0; k < count; ++k)
-            if (b + k >= first && b + k < first + n)
-                set_bit(bits, b + k - first);
+    auto mark = [&](std::uint64_t b, std::uint64_t count) {  // the part inside this group
+        const std::uint64_t from = std::max(b, first);
+        const std::uint64_t to = std::min(b + count, first + n);
+        for (std::uint64_t k = from; k < to; ++k)
+            set_bit(bits, k - first);
     };
     const bool super = g.group_has_super(group);
     const bool meta_bg = g.has_incompat(incompat_meta_bg);
@@ -260,11 +269,7 @@ Result<std::uint32_t> Ext2Fs::alloc_inode(std::uint32_t parent, bool is_dir) {
     if (m_read_only)
         return Error::sys(EROFS);
     const std::uint32_t pg = (parent - 1) / g.inodes_per_group;
-    std::uint64_t free_inodes = 0, free_blocks = 0;
-    for (const GroupInfo& gi : m_groups) {
-        free_inodes += gi.free_inodes;
-        free_blocks += gi.free_blocks;
-    }
+    const auto [free_blocks, free_inodes] = free_totals();
     const std::uint64_t avg_inodes = free_inodes / g.group_count;
     const std::uint64_t avg_blocks = free_blocks / g.group_count;
     // Directories spread out: the first group after the parent's with at least
@@ -326,11 +331,7 @@ Result<void> Ext2Fs::free_inode(std::uint32_t ino, bool is_dir) {
 
 Result<void> Ext2Fs::store_super(bool clean) {
     const Geometry& g = m_geometry;
-    std::uint64_t free_blocks = 0, free_inodes = 0;
-    for (const GroupInfo& gi : m_groups) {
-        free_blocks += gi.free_blocks;
-        free_inodes += gi.free_inodes;
-    }
+    const auto [free_blocks, free_inodes] = free_totals();
     m_sb.s_free_blocks_count_lo.set(static_cast<std::uint32_t>(free_blocks));
     if (g.has_incompat(incompat_64bit))
         m_sb.s_free_blocks_count_hi.set(static_cast<std::uint32_t>(free_blocks >> 32));

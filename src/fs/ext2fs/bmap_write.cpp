@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -35,8 +36,9 @@ struct ExtentRec {
 };
 
 struct ExtentList {
-    std::vector<ExtentRec> extents;    // sorted, not overlapping
-    std::vector<std::uint64_t> nodes;  // the tree's blocks (not the root in i_block)
+    std::vector<ExtentRec> extents;          // sorted, not overlapping
+    std::vector<std::uint64_t> nodes;        // the tree's blocks (not the root in i_block)
+    std::unordered_set<std::uint64_t> seen;  // nodes, for finding a block met twice
 };
 
 std::uint64_t blocks_512(const Geometry& g, std::uint64_t blocks) {
@@ -72,7 +74,7 @@ Result<void> collect(Ext2Fs& fs, const InodeData& inode, ByteView node, int expe
         const std::uint64_t child = x.ei_leaf_lo.get() | std::uint64_t{x.ei_leaf_hi.get()} << 32;
         const std::string child_what = fmt::format("{}: extent block {}", inode.what(), child);
         io::BufRef buf = UKFS_TRY(fs.block(child, child_what));
-        if (std::find(out.nodes.begin(), out.nodes.end(), child) != out.nodes.end())
+        if (!out.seen.insert(child).second)
             return Error::corrupt(child_what, "is referenced twice in the extent tree");
         out.nodes.push_back(child);
         const ByteView child_node(buf.data(), "ext2fs: extent block");
@@ -206,31 +208,35 @@ Result<void> write_extents(Ext2Fs& fs, InodeData& inode, ExtentList& list) {
         list.nodes = std::move(blocks);
         return {};
     }
-    for (std::size_t i = 0; i < list.extents.size(); i += cap) {
+    // One tree block at `depth` holding `count` entries that `put(node, k)` writes.
+    auto write_node = [&](int depth, std::size_t count, auto&& put) -> Result<std::uint64_t> {
         const std::uint64_t b = blocks[next_block++];
         io::BufRef buf = UKFS_TRY(fs.cache().get_zeroed(b));
         std::span<std::byte> node = buf.mark_dirty();
-        const std::size_t count = std::min(cap, list.extents.size() - i);
-        put_header(node, count, cap, 0);
+        put_header(node, count, cap, depth);
         for (std::size_t k = 0; k < count; ++k)
-            put_extent(node, k, list.extents[i + k]);
+            put(node, k);
         seal(node);
         fs.set_checksum_verified(b);
+        return b;
+    };
+    for (std::size_t i = 0; i < list.extents.size(); i += cap) {
+        const std::size_t count = std::min(cap, list.extents.size() - i);
+        const std::uint64_t b =
+            UKFS_TRY(write_node(0, count, [&](std::span<std::byte> node, std::size_t k) {
+                put_extent(node, k, list.extents[i + k]);
+            }));
         items.push_back({list.extents[i].lblock, b});
     }
     int depth = 1;
     while (items.size() > root_cap) {
         std::vector<IndexRec> up;
         for (std::size_t i = 0; i < items.size(); i += cap) {
-            const std::uint64_t b = blocks[next_block++];
-            io::BufRef buf = UKFS_TRY(fs.cache().get_zeroed(b));
-            std::span<std::byte> node = buf.mark_dirty();
             const std::size_t count = std::min(cap, items.size() - i);
-            put_header(node, count, cap, depth);
-            for (std::size_t k = 0; k < count; ++k)
-                put_index(node, k, items[i + k]);
-            seal(node);
-            fs.set_checksum_verified(b);
+            const std::uint64_t b =
+                UKFS_TRY(write_node(depth, count, [&](std::span<std::byte> node, std::size_t k) {
+                    put_index(node, k, items[i + k]);
+                }));
             up.push_back({items[i].lblock, b});
         }
         items = std::move(up);

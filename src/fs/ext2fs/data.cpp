@@ -84,7 +84,7 @@ Result<std::string> read_symlink(Ext2Fs& fs, const InodeData& inode) {
         std::memcpy(out.data(), bytes.data(), out.size());
         return target;
     }
-    if (inode.size < i_block_bytes) {  // a fast symlink: the target is in i_block
+    if (inode.fast_symlink()) {  // the target is in i_block
         std::memcpy(out.data(), inode.i_block.data(), out.size());
         return target;
     }

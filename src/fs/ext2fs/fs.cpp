@@ -52,11 +52,7 @@ Result<vfs::StatFs> Ext2Fs::statfs() {
     s.bsize = g.block_size;
     s.iosize = g.block_size;
     s.blocks = g.blocks_count - g.first_data_block;
-    std::uint64_t free_blocks = 0, free_inodes = 0;
-    for (const GroupInfo& gi : m_groups) {
-        free_blocks += gi.free_blocks;
-        free_inodes += gi.free_inodes;
-    }
+    const auto [free_blocks, free_inodes] = free_totals();
     s.bfree = std::min(free_blocks, s.blocks);
     s.bavail = s.bfree - std::min(s.bfree, g.reserved_blocks);
     s.files = g.inodes_count;

@@ -87,7 +87,9 @@ public:
     std::uint64_t inode_goal(std::uint32_t ino) const;
     // A new inode generation number.
     std::uint32_t next_generation() { return m_generation++; }
-    bool needs_recovery() const { return m_needs_recovery; }
+    bool needs_recovery() const { return m_geometry.has_incompat(incompat_recover); }
+    // Free blocks and inodes summed over the groups (the superblock's totals lag in ext4).
+    std::pair<std::uint64_t, std::uint64_t> free_totals() const;
     // Block `block`, after the range check; `what` names the structure for messages.
     Result<io::BufRef> block(std::uint64_t block, const std::string& what);
     io::BufferCache& cache() { return *m_cache; }
@@ -108,7 +110,6 @@ private:
     Superblock m_sb;  // the superblock as read, kept to write it back with new counts
     std::unique_ptr<io::BufferCache> m_cache;
     std::vector<GroupInfo> m_groups;
-    bool m_needs_recovery;
     bool m_read_only;
     bool m_writing = false;  // begin_writing() done: unmount marks the file system clean
     std::uint32_t m_generation;

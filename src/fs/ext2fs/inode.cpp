@@ -265,11 +265,6 @@ Result<InodeData> new_inode(Ext2Fs& fs, std::uint32_t ino, std::uint16_t mode, s
     InodeData d;
     d.ino = ino;
     const Slot slot = UKFS_TRY(locate(fs, ino, d.what()));
-    {
-        io::BufRef buf = UKFS_TRY(fs.block(slot.block, d.what()));
-        const std::span<std::byte> raw = buf.mark_dirty().subspan(slot.offset, g.inode_size);
-        std::fill(raw.begin(), raw.end(), std::byte{0});
-    }
     d.type = vfs::ifmt_to_vtype(mode);
     d.mode = mode;
     d.uid = uid;
@@ -291,12 +286,14 @@ Result<InodeData> new_inode(Ext2Fs& fs, std::uint32_t ino, std::uint16_t mode, s
         h.eh_max.set(static_cast<std::uint16_t>((i_block_bytes - sizeof h) / sizeof(Extent)));
         std::memcpy(d.i_block.data(), &h, sizeof h);
     }
-    // The extra fields' size goes in now; store_inode writes the rest.
+    // The slot starts zeroed, with the extra fields' size; store_inode writes the rest.
     io::BufRef buf = UKFS_TRY(fs.block(slot.block, d.what()));
+    const std::span<std::byte> raw = buf.mark_dirty().subspan(slot.offset, g.inode_size);
+    std::fill(raw.begin(), raw.end(), std::byte{0});
     if (d.extra_isize != 0) {
         le16 v;
         v.set(static_cast<std::uint16_t>(d.extra_isize));
-        std::memcpy(buf.mark_dirty().data() + slot.offset + offsetof(Inode, i_extra_isize), &v, 2);
+        std::memcpy(raw.data() + offsetof(Inode, i_extra_isize), &v, 2);
     }
     return d;
 }

@@ -39,6 +39,10 @@ struct InodeData {
     bool has_flag(std::uint32_t f) const { return (flags & f) != 0; }
     bool uses_extents() const { return has_flag(inode_extents_fl); }
     bool inline_data() const { return has_flag(inode_inline_data_fl); }
+    // A symlink whose target lives in i_block (e2fsprogs' rule: shorter than i_block).
+    bool fast_symlink() const {
+        return type == VType::lnk && !inline_data() && size < i_block_bytes;
+    }
     // i_block[n] as a little-endian block number.
     std::uint32_t i_block_word(std::size_t n) const;
     // "ext2fs: inode 12" for messages.

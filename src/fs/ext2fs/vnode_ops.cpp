@@ -80,7 +80,7 @@ bool has_blocks(const InodeData& n) {
         return false;
     if (n.type == VType::reg || n.type == VType::dir)
         return true;
-    return n.type == VType::lnk && n.size >= i_block_bytes;
+    return n.type == VType::lnk && !n.fast_symlink();
 }
 
 // Drop the inode's reference to its extended attribute block: free it with the

@@ -53,6 +53,8 @@ Result<void> check_entry(const Geometry& g, const Region& r, std::uint64_t off,
                                r.bytes.size()));
     if (std::uint32_t{h.name_len} + dirent_header_size > rec_len)
         return bad(fmt::format("name_len {} does not fit rec_len {}", h.name_len, rec_len));
+    if (h.inode.get() != 0 && h.name_len == 0)
+        return bad(fmt::format("entry for inode {} has an empty name", h.inode.get()));
     if (h.inode.get() > g.inodes_count)
         return bad(fmt::format("inode {} is out of range", h.inode.get()));
     return {};

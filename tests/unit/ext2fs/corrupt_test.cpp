@@ -151,6 +151,31 @@ TEST_F(Corrupt, DirentInodeOutOfRange) {
     expect_error(list("/d"), EIO, "inode 16777215 is out of range");
 }
 
+// The byte offset of the entry named `name` in /d's first block.
+std::uint64_t entry_offset(const std::vector<std::byte>& bytes, std::uint64_t block,
+                            const std::string& name) {
+    for (std::uint64_t off = block; off + 8 + name.size() <= block + 1024; off += 4)
+        if (std::to_integer<std::size_t>(bytes[off + 6]) == name.size() &&
+            std::memcmp(bytes.data() + off + 8, name.data(), name.size()) == 0)
+            return off;
+    ADD_FAILURE() << "no entry " << name;
+    return block;
+}
+
+TEST_F(Corrupt, DirentEmptyName) {
+    make("ext4 -O ^metadata_csum");
+    const std::uint64_t at = entry_offset(m_bytes, data_offset("/d", 0), "n7");
+    m_bytes[at + 6] = std::byte{0};  // name_len
+    expect_error(list("/d"), EIO, "has an empty name");
+}
+
+TEST_F(Corrupt, DirentNameWithSlash) {
+    make("ext4 -O ^metadata_csum");
+    const std::uint64_t at = entry_offset(m_bytes, data_offset("/d", 0), "n7");
+    m_bytes[at + 9] = std::byte{'/'};  // "n/": a name the VFS must never hand out
+    expect_error(list("/d"), EIO, "directory /d: an entry's name is empty or holds '/' or NUL");
+}
+
 TEST_F(Corrupt, DirectoryBlockChecksum) {
     make("ext4");
     put32(data_offset("/d", 0) + 12, 11);  // ".." of /d now names lost+found

@@ -6,11 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/stat.h>
@@ -24,10 +26,10 @@ class Mount;
 }
 
 struct MountOptions {
-    std::string type;             // "ffs", "ext2fs", "msdos", "cd9660", "tmpfs"...; "" detects
+    std::string type;  // "ffs", "ext2fs", "msdos", "cd9660", "tmpfs"...; "" detects
     bool read_only = false;
-    int flags = 0;                // further NetBSD MNT_* flags
-    const void* args = nullptr;   // the type's NetBSD argument structure, or null
+    int flags = 0;               // further NetBSD MNT_* flags
+    const void* args = nullptr;  // the type's NetBSD argument structure, or null
     std::size_t args_len = 0;
     std::size_t cache_bytes = std::size_t{64} << 20;
 };
@@ -100,7 +102,8 @@ public:
     Result<FsStats> statfs() const;
     Result<void> sync();
     // Act as this user from now on (root by default, as NetBSD's libukfs).
-    void set_credentials(std::uint32_t uid, std::uint32_t gid, std::vector<std::uint32_t> groups = {});
+    void set_credentials(std::uint32_t uid, std::uint32_t gid,
+                         std::vector<std::uint32_t> groups = {});
 
 private:
     explicit Mount(std::shared_ptr<vfs::Mount> m) : m_mount(std::move(m)) {}
@@ -186,5 +189,21 @@ struct IsoOptions {
 };
 Result<void> make_iso(const std::string& source_dir, const std::string& image,
                       const IsoOptions& options = {});
+
+// Making a file system: `device` is an image file or block device, with an optional partition
+// selector. A missing image file is created, and a regular file set to `size` bytes, when
+// `size` is non-zero. `params` are the type's own key=value settings (fsu(1), mkfs), checked
+// by its driver: an unknown one is EINVAL. ENOTSUP for a type that has no mkfs.
+struct MkfsOptions {
+    std::uint64_t size = 0;
+    std::vector<std::pair<std::string, std::string>> params;
+};
+Result<void> mkfs(std::string_view type, std::string_view device, const MkfsOptions& options = {});
+
+// Checking a file system without writing to it, with the type's own checker (`type` "" detects
+// it). `out` receives the report a line at a time; the result is the exit status the type's
+// fsck gives (0: clean). ENOTSUP for a type that has no checker.
+Result<int> fsck(std::string_view device, std::string_view type,
+                 const std::function<void(std::string_view)>& out);
 
 }  // namespace uk

@@ -1,6 +1,13 @@
 // Attaching a file system to a device.
 #include "vfs/attach.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "io/partition/partition.hpp"
@@ -17,6 +24,48 @@ struct DeviceResources final : MountResources {
     std::optional<io::RangeLock> lock;
 };
 
+// Open `path`, cut it to the partition (or the extent already known), and lock that range:
+// shared when read-only, exclusive otherwise.
+Result<void> open_locked(DeviceResources& res, const std::string& path, const io::PartSpec& part,
+                         const std::optional<io::Extent>& extent, bool read_only) {
+    std::shared_ptr<io::BlockDevice> whole = UKFS_TRY(io::ImageFile::open(path, read_only));
+    if (extent)
+        res.device =
+            UKFS_TRY(io::SliceDevice::make(std::move(whole), extent->offset, extent->size));
+    else
+        res.device = UKFS_TRY(io::open_partition(std::move(whole), part));
+    res.lock = UKFS_TRY(io::RangeLock::acquire(*res.device, !read_only));
+    return {};
+}
+
+Result<Driver> find_driver(std::string_view type) {
+    std::optional<Driver> driver = Registry::global().find(type);
+    if (!driver)
+        return Error::sys(ENODEV, fmt::format("unknown file system type \"{}\"", type));
+    return *driver;
+}
+
+// Create `path` as an empty file of `size` bytes, or set an existing regular file to that
+// size; a block device keeps its own size.
+Result<void> prepare_image(const std::string& path, std::uint64_t size) {
+    if (size == 0)
+        return {};
+    if (size > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()))
+        return Error::sys(EFBIG, fmt::format("{}: {} bytes is too large", path, size));
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return Error::sys(errno, path);
+    struct stat st {};
+    int rc = ::fstat(fd, &st);
+    if (rc == 0 && S_ISREG(st.st_mode))
+        rc = ::ftruncate(fd, static_cast<off_t>(size));
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        return Error::sys(err, path);
+    return {};
+}
+
 }  // namespace
 
 Result<void> set_device(AttachRequest& req, std::string_view device_with_selector) {
@@ -27,27 +76,16 @@ Result<void> set_device(AttachRequest& req, std::string_view device_with_selecto
 }
 
 Result<std::unique_ptr<Mount>> attach(const AttachRequest& req) {
-    Registry& registry = Registry::global();
     const bool read_only = (req.flags & mnt_rdonly) != 0;
     std::optional<Driver> driver;
-    if (!req.type.empty()) {
-        driver = registry.find(req.type);
-        if (!driver)
-            return Error::sys(ENODEV, fmt::format("unknown file system type \"{}\"", req.type));
-    }
+    if (!req.type.empty())
+        driver = UKFS_TRY(find_driver(req.type));
 
     auto resources = std::make_unique<DeviceResources>();
     if (!driver || driver->needs_device) {
-        std::shared_ptr<io::BlockDevice> whole =
-            UKFS_TRY(io::ImageFile::open(req.device_path, read_only));
-        if (req.extent)
-            resources->device = UKFS_TRY(io::SliceDevice::make(std::move(whole), req.extent->offset,
-                                                               req.extent->size));
-        else
-            resources->device = UKFS_TRY(io::open_partition(std::move(whole), req.part));
-        resources->lock = UKFS_TRY(io::RangeLock::acquire(*resources->device, !read_only));
+        UKFS_TRY(open_locked(*resources, req.device_path, req.part, req.extent, read_only));
         if (!driver)
-            driver = UKFS_TRY(registry.detect(*resources->device));
+            driver = UKFS_TRY(Registry::global().detect(*resources->device));
     } else if (!driver) {
         return Error::sys(EINVAL, "no device to detect the file system type from");
     }
@@ -60,6 +98,33 @@ Result<std::unique_ptr<Mount>> attach(const AttachRequest& req) {
     mr.cache_budget = req.cache_budget;
     std::unique_ptr<FileSystem> fs = UKFS_TRY(driver->mount(mr));
     return Mount::create(std::move(fs), driver->name, req.flags, std::move(resources));
+}
+
+Result<void> format(std::string_view type, std::string_view device, std::uint64_t size,
+                    const FormatParams& params) {
+    const Driver driver = UKFS_TRY(find_driver(type));
+    if (!driver.mkfs)
+        return Error::sys(ENOTSUP, fmt::format("no mkfs for file system type \"{}\"", type));
+    AttachRequest req;
+    UKFS_TRY(set_device(req, device));
+    UKFS_TRY(prepare_image(req.device_path, size));
+    DeviceResources res;
+    UKFS_TRY(open_locked(res, req.device_path, req.part, std::nullopt, false));
+    UKFS_TRY(driver.mkfs(*res.device, params));
+    return res.device->flush();
+}
+
+Result<int> check(std::string_view type, std::string_view device, const LineSink& out) {
+    AttachRequest req;
+    UKFS_TRY(set_device(req, device));
+    DeviceResources res;
+    UKFS_TRY(open_locked(res, req.device_path, req.part, std::nullopt, true));
+    const Driver driver = type.empty() ? UKFS_TRY(Registry::global().detect(*res.device))
+                                       : UKFS_TRY(find_driver(type));
+    if (!driver.check)
+        return Error::sys(ENOTSUP,
+                          fmt::format("no checker for file system type \"{}\"", driver.name));
+    return driver.check(*res.device, out);
 }
 
 }  // namespace uk::vfs

@@ -5,8 +5,6 @@
 
 #include <mutex>
 
-#include <fmt/format.h>
-
 #include "base/time.hpp"
 
 namespace uk::vfs {
@@ -114,20 +112,7 @@ Result<void> Mount::readdir(std::string_view path, std::uint64_t cookie, const D
     if (node->type() != VType::dir)
         return Error::sys(ENOTDIR);
     UKFS_TRY(may(*node, access_read));
-    // A name from the image goes into host paths (fsu cp, ukfs-fuse): whatever the driver
-    // parsed, an empty name or one holding '/' or NUL never leaves the VFS.
-    bool bad_name = false;
-    UKFS_TRY(node->readdir(cookie, [&](const DirEntry& e, std::uint64_t next) {
-        if (e.name.empty() || e.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
-            bad_name = true;
-            return false;
-        }
-        return visit(e, next);
-    }));
-    if (bad_name)
-        return Error::corrupt(fmt::format("directory {}", path),
-                              "an entry's name is empty or holds '/' or NUL");
-    return {};
+    return node->readdir(cookie, visit);
 }
 
 Result<std::size_t> Mount::read(std::string_view path, std::uint64_t off, std::span<std::byte> dst) {

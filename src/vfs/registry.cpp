@@ -2,6 +2,8 @@
 #include "vfs/registry.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -66,6 +68,42 @@ Result<Driver> Registry::detect(io::BlockDevice& dev) const {
         return Error::sys(ENODEV, fmt::format("{}: no known file system found (tried: {})",
                                               dev.name(), tried.empty() ? "none" : tried));
     return *best;
+}
+
+Result<std::uint64_t> param_number(const FormatParams::value_type& param, std::uint64_t min,
+                                   std::uint64_t max) {
+    const std::string& v = param.second;
+    auto bad = [&] {
+        return Error::sys(EINVAL, fmt::format("{}={}: expected a number from {} to {}", param.first,
+                                              v, min, max));
+    };
+    if (v.empty() || v[0] == '-' || v[0] == '+')
+        return bad();
+    char* end = nullptr;
+    errno = 0;
+    std::uint64_t n = std::strtoull(v.c_str(), &end, 0);
+    if (errno != 0 || end == v.c_str())
+        return bad();
+    unsigned shift = 0;
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    if (shift != 0) {
+        ++end;
+        if (n > (UINT64_MAX >> shift))
+            return bad();
+        n <<= shift;
+    }
+    if (*end != '\0' || n < min || n > max)
+        return bad();
+    return n;
+}
+
+Error unknown_param(std::string_view type, const FormatParams::value_type& param) {
+    return Error::sys(EINVAL, fmt::format("{} mkfs: unknown parameter \"{}\"", type, param.first));
 }
 
 }  // namespace uk::vfs

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -36,12 +37,31 @@ struct MountRequest {
     bool read_only() const { return (flags & mnt_rdonly) != 0; }
 };
 
+// A type's own parameters for making a file system, `key=value` words (fsu mkfs -o), in the
+// order given. The driver checks them: an unknown key or a bad value is EINVAL naming it.
+using FormatParams = std::vector<std::pair<std::string, std::string>>;
+// Where a checker writes its report, a line at a time (without the newline).
+using LineSink = std::function<void(std::string_view line)>;
+
+// A parameter's value as a number in [min, max]: decimal, or hexadecimal after 0x; a k, m or g
+// suffix multiplies by 1024s. EINVAL names the parameter.
+Result<std::uint64_t> param_number(const FormatParams::value_type& param, std::uint64_t min,
+                                   std::uint64_t max);
+// EINVAL naming a parameter the type does not know.
+Error unknown_param(std::string_view type, const FormatParams::value_type& param);
+
 struct Driver {
     std::string name;  // NetBSD's: "ffs", "ext2fs", "msdos", "cd9660", "tmpfs", "mfs"
     bool needs_device = true;
     // How sure the driver is that `dev` holds its file system: 0 (no) to 100. May be empty.
     std::function<int(io::BlockDevice& dev)> detect;
     std::function<Result<std::unique_ptr<FileSystem>>(const MountRequest& req)> mount;
+    // Write a new, empty file system over the whole of `dev`. Empty for a type that has no
+    // mkfs.
+    std::function<Result<void>(io::BlockDevice& dev, const FormatParams& params)> mkfs;
+    // Check the file system on `dev` without writing a byte, reporting to `out`; the result is
+    // the exit status the type's fsck would give (0 clean). Empty for a type with no checker.
+    std::function<Result<int>(io::BlockDevice& dev, const LineSink& out)> check;
 };
 
 class Registry {

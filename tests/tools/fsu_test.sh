@@ -500,5 +500,32 @@ grep -v '^total' "$W/exp" | awk '{ if ($1 ~ /^d/) $5 = ""; $1 = $1; print }' >"$
 grep -v '^total' "$W/got" | awk '{ if ($1 ~ /^d/) $5 = ""; $1 = $1; print }' >"$W/got2"
 same "ls -lnR of the copy (directory sizes aside)" "$W/exp2" "$W/got2"
 
+# ---- mkfs and fsck ------------------------------------------------------------------------
+if command -v fsck.fat >/dev/null && command -v mdir >/dev/null; then
+    "$FSU" mkfs -t msdos -s 40m -o fat=32,cluster_size=512 -L FSUTEST "$W/fat.img"
+    rc "mkfs -t msdos creates the image" 0 $?
+    [ "$(stat -c %s "$W/fat.img")" = $((40 << 20)) ] && ok || bad "mkfs -s 40m: image size"
+    fsck.fat -n "$W/fat.img" >"$W/got" 2>&1
+    rc "fsck.fat -n on our FAT32" 0 $?
+    "$FSU" mkdir "$W/fat.img" /d
+    printf 'hello' | "$FSU" write "$W/fat.img" /d/f
+    MTOOLS_SKIP_CHECK=1 mtype -i "$W/fat.img" ::/d/f >"$W/got"
+    printf 'hello' >"$W/exp"
+    same "mtype reads a file written into our mkfs" "$W/exp" "$W/got"
+    MTOOLS_SKIP_CHECK=1 mlabel -s -i "$W/fat.img" >"$W/got"
+    grep -q FSUTEST "$W/got" && ok || bad "mkfs -L: label seen by mlabel: $(cat "$W/got")"
+    fsck.fat -n "$W/fat.img" >/dev/null 2>&1
+    rc "fsck.fat -n after writing" 0 $?
+    "$FSU" mkfs -t msdos -o nosuch=1 "$W/fat.img" 2>"$W/err"
+    rc "mkfs: unknown parameter" 1 $?
+    grep -q 'unknown parameter "nosuch"' "$W/err" && ok || bad "mkfs: message names the parameter"
+fi
+"$FSU" mkfs -t cd9660 -s 1m "$W/none.img" 2>"$W/err"
+rc "mkfs of a type without mkfs" 1 $?
+grep -q 'no mkfs for file system type "cd9660"' "$W/err" && ok || bad "mkfs: ENOTSUP message"
+"$FSU" fsck "$IMG" 2>"$W/err"
+rc "fsck of a type without a checker" 8 $?
+grep -q 'no checker for file system type "ext2fs"' "$W/err" && ok || bad "fsck: ENOTSUP message"
+
 echo "fsu_test: $checks checks, $fails failed"
 [ $fails = 0 ]

@@ -13,8 +13,9 @@ namespace fsu {
 void Ctx::fail(std::string_view what, const uk::Error& e) {
     // Ordinary errors read as the POSIX tools print them; a damaged image also gets the
     // driver's explanation.
-    bool explain = !e.message().empty() && (e.errnum() == EIO || e.errnum() == EINVAL ||
-                                            e.errnum() == EFBIG || e.errnum() == EOVERFLOW);
+    bool explain = !e.message().empty() &&
+                   (e.errnum() == EIO || e.errnum() == EINVAL || e.errnum() == EFBIG ||
+                    e.errnum() == EOVERFLOW || e.errnum() == ENOTSUP || e.errnum() == ENODEV);
     std::fflush(stdout);
     if (explain)
         fmt::print(stderr, "{}: {}: {}\n", prog, what, e.describe());
@@ -41,13 +42,14 @@ Getopt::Getopt(std::vector<std::string>& args, const char* optstring, bool json_
 int Getopt::next() {
     // The long options of any command: --json (ls, stat, df) and --no-dereference (diff).
     static const option longs[] = {{"json", no_argument, nullptr, 'J'},
-                                    {"no-dereference", no_argument, nullptr, 'N'},
-                                    {nullptr, 0, nullptr, 0}};
+                                   {"no-dereference", no_argument, nullptr, 'N'},
+                                   {nullptr, 0, nullptr, 0}};
     int c = getopt_long(static_cast<int>(m_argv.size() - 1), m_argv.data(), m_optstring.c_str(),
                         longs, nullptr);
     m_arg = optarg;
     if ((c == 'J' && !m_json) || (c == 'N' && m_optstring.find('N') == std::string::npos)) {
-        fmt::print(stderr, "{}: unrecognized option '{}'\n", m_argv[0], m_argv[static_cast<std::size_t>(optind) - 1]);
+        fmt::print(stderr, "{}: unrecognized option '{}'\n", m_argv[0],
+                   m_argv[static_cast<std::size_t>(optind) - 1]);
         return '?';
     }
     return c;
@@ -91,8 +93,8 @@ std::string dir_name(std::string_view path) {
 }
 
 bool bad_name(std::string_view name) {
-    return name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
-           name.find('\0') != std::string_view::npos;
+    return name.empty() || name == "." || name == ".." ||
+           name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos;
 }
 
 std::string mode_string(mode_t mode) {
@@ -189,7 +191,10 @@ std::string json_string(std::string_view s) {
             out += static_cast<char>(c);
             ++i;
         } else {
-            std::size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+            std::size_t len = c >= 0xf0 && c < 0xf5   ? 4
+                              : c >= 0xe0             ? 3
+                              : c >= 0xc2 && c < 0xe0 ? 2
+                                                      : 0;
             bool ok = len != 0 && i + len <= s.size();
             for (std::size_t k = 1; ok && k < len; ++k)
                 ok = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
@@ -237,19 +242,18 @@ struct FlagName {
 };
 // NetBSD's names (chflags(1)), with the aliases it accepts.
 const FlagName flag_names[] = {
-    {"arch", SF_ARCHIVED},  {"archived", SF_ARCHIVED}, {"nodump", UF_NODUMP},
-    {"opaque", UF_OPAQUE},  {"sappnd", SF_APPEND},     {"sappend", SF_APPEND},
-    {"schg", SF_IMMUTABLE}, {"schange", SF_IMMUTABLE}, {"simmutable", SF_IMMUTABLE},
-    {"uappnd", UF_APPEND},  {"uappend", UF_APPEND},    {"uchg", UF_IMMUTABLE},
+    {"arch", SF_ARCHIVED},     {"archived", SF_ARCHIVED},    {"nodump", UF_NODUMP},
+    {"opaque", UF_OPAQUE},     {"sappnd", SF_APPEND},        {"sappend", SF_APPEND},
+    {"schg", SF_IMMUTABLE},    {"schange", SF_IMMUTABLE},    {"simmutable", SF_IMMUTABLE},
+    {"uappnd", UF_APPEND},     {"uappend", UF_APPEND},       {"uchg", UF_IMMUTABLE},
     {"uchange", UF_IMMUTABLE}, {"uimmutable", UF_IMMUTABLE},
 };
 }  // namespace
 
 std::string flags_string(std::uint32_t flags) {
-    static const FlagName shown[] = {{"arch", SF_ARCHIVED}, {"nodump", UF_NODUMP},
-                                     {"opaque", UF_OPAQUE}, {"sappnd", SF_APPEND},
-                                     {"schg", SF_IMMUTABLE}, {"uappnd", UF_APPEND},
-                                     {"uchg", UF_IMMUTABLE}};
+    static const FlagName shown[] = {
+        {"arch", SF_ARCHIVED},  {"nodump", UF_NODUMP}, {"opaque", UF_OPAQUE}, {"sappnd", SF_APPEND},
+        {"schg", SF_IMMUTABLE}, {"uappnd", UF_APPEND}, {"uchg", UF_IMMUTABLE}};
     std::string s;
     for (const FlagName& f : shown)
         if (flags & f.bit)
@@ -332,7 +336,9 @@ std::optional<mode_t> apply_mode(std::string_view spec, mode_t old, bool is_dir)
             char op = spec[i++];
             mode_t perm = 0;
             if (i < spec.size() && std::strchr("ugo", spec[i])) {
-                mode_t bits = spec[i] == 'u' ? (mode >> 6) & 7 : spec[i] == 'g' ? (mode >> 3) & 7 : mode & 7;
+                mode_t bits = spec[i] == 'u'   ? (mode >> 6) & 7
+                              : spec[i] == 'g' ? (mode >> 3) & 7
+                                               : mode & 7;
                 perm = static_cast<mode_t>(bits << 6 | bits << 3 | bits);
                 ++i;
             } else {

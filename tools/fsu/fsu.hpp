@@ -24,9 +24,9 @@ struct Ctx {
     Ctx(uk::Mount* m, std::string p, std::string img = {})
         : mnt(m), prog(std::move(p)), image(std::move(img)) {}
     uk::Mount* mnt = nullptr;
-    std::string prog;   // what error messages start with: "fsu ls", "fsu_ls"
-    std::string image;  // the image as named on the command line (df shows it)
-    int status = 0;     // 0, or 1 once anything failed
+    std::string prog;              // what error messages start with: "fsu ls", "fsu_ls"
+    std::string image;             // the image as named on the command line (df shows it)
+    int status = 0;                // 0, or 1 once anything failed
     bool stdin_is_script = false;  // in `fsu shell` reading commands from stdin
 
     // "prog: message" on stderr; marks failure.
@@ -129,6 +129,11 @@ int cmd_mkfifo(Ctx&, std::vector<std::string>&);
 // Building an ISO 9660 image (mkiso.cpp); runs without a mount.
 int cmd_mkiso(Ctx&, std::vector<std::string>&);
 extern const char* const mkiso_usage;
+// Making and checking a file system (mkfs.cpp); run without a mount.
+int cmd_mkfs(Ctx&, std::vector<std::string>&);
+int cmd_fsck(Ctx&, std::vector<std::string>&);
+extern const char* const mkfs_usage;
+extern const char* const fsck_usage;
 
 // A second image for cp, cmp and diff (-I IMAGE2 [-T TYPE2]); its operands are written 2:PATH.
 struct SecondImage {

@@ -10,7 +10,9 @@
 namespace fsu {
 namespace {
 
-int cmd_shell_placeholder(Ctx&, std::vector<std::string>&) { return 0; }
+int cmd_shell_placeholder(Ctx&, std::vector<std::string>&) {
+    return 0;
+}
 
 const std::vector<Command> command_table = {
     {"ls", cmd_ls, false, true, "[-1ACacdFfgilnoRrSstux] [--json] [file ...]"},
@@ -20,7 +22,8 @@ const std::vector<Command> command_table = {
     {"du", cmd_du, false, true, "[-aHhkLPscx] [-d depth] [file ...]"},
     {"df", cmd_df, false, true, "[-hiPk] [--json]"},
     {"cmp", cmd_cmp, false, true, "[-l|-s] [-I image2 [-T type2]] file1 file2"},
-    {"diff", cmd_diff, false, true, "[-qru] [-U n] [--no-dereference] [-I image2 [-T type2]] file1 file2"},
+    {"diff", cmd_diff, false, true,
+     "[-qru] [-U n] [--no-dereference] [-I image2 [-T type2]] file1 file2"},
     {"ecp", cmd_ecp, false, true, "[-DpRa] image-file ... host-target"},
     {"cp", cmd_cp, true, true, "[-aDfpR] [-I image2 [-T type2]] source ... target"},
     {"write", cmd_write, true, true, "[-a] file   (writes standard input into file)"},
@@ -32,10 +35,13 @@ const std::vector<Command> command_table = {
     {"chmod", cmd_chmod, true, true, "[-R] [-h] mode file ..."},
     {"chown", cmd_chown, true, true, "[-R] [-h] owner[:group] file ..."},
     {"chflags", cmd_chflags, true, true, "[-R] [-h] flags file ..."},
-    {"touch", cmd_touch, true, true, "[-acfhm] [-d date | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ..."},
+    {"touch", cmd_touch, true, true,
+     "[-acfhm] [-d date | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ..."},
     {"mknod", cmd_mknod, true, true, "[-m mode] name b|c major minor | name p"},
     {"mkfifo", cmd_mkfifo, true, true, "[-m mode] fifo ..."},
     {"mkiso", cmd_mkiso, false, false, mkiso_usage},
+    {"mkfs", cmd_mkfs, false, false, mkfs_usage},
+    {"fsck", cmd_fsck, false, false, fsck_usage},
     {"shell", cmd_shell_placeholder, true, true,
      "[-e] [script]  commands from script or stdin on one mount, one per line (words\n"
      "           split and quoted as sh does, # comments); also cd, sync, echo, exit.\n"
@@ -224,7 +230,8 @@ int run_shell(Ctx& c, std::vector<std::string>& args, const std::string& display
             fmt::print("\n");
         } else if (words[0] == "help") {
             usage(stdout);
-        } else if (const Command* cmd = find_command(words[0]); cmd && std::strcmp(cmd->name, "shell")) {
+        } else if (const Command* cmd = find_command(words[0]);
+                   cmd && std::strcmp(cmd->name, "shell")) {
             if (cmd->writes && c.mnt->read_only() &&
                 !(std::strcmp(cmd->name, "cp") == 0 && words.size() > 1 &&
                   (host_operand(words.back()) || second_operand(words.back())))) {
@@ -261,7 +268,9 @@ int run_command(Ctx& c, const Command& cmd, std::vector<std::string> args) {
 
 }  // namespace
 
-const std::vector<Command>& commands() { return command_table; }
+const std::vector<Command>& commands() {
+    return command_table;
+}
 
 const Command* find_command(std::string_view name) {
     for (const Command& c : command_table)
@@ -301,7 +310,7 @@ int fsu_main(int argc, char** argv) {
         fmt::print(stderr, "fsu: {}: unknown command (fsu --help lists them)\n", cmd_name);
         return 2;
     }
-    if (!cmd->needs_mount) {  // mkiso: its own options and operands, no image to mount
+    if (!cmd->needs_mount) {  // mkiso, mkfs, fsck: their own options and operands, no mount
         args.insert(args.begin(), display);
         return run_command(c, *cmd, args);
     }
@@ -378,4 +387,6 @@ int fsu_main(int argc, char** argv) {
 
 }  // namespace fsu
 
-int main(int argc, char** argv) { return fsu::fsu_main(argc, argv); }
+int main(int argc, char** argv) {
+    return fsu::fsu_main(argc, argv);
+}

@@ -37,13 +37,15 @@ struct State {
     std::optional<uk::Mount> mount;
     std::string image;
     bool debug = false;
-    bool released = false;    // release() ran (in destroy or after fuse_main)
+    bool released = false;  // release() ran (in destroy or after fuse_main)
     bool release_failed = false;
 };
 
 State g_state;
 
-uk::Mount& mnt() { return *g_state.mount; }
+uk::Mount& mnt() {
+    return *g_state.mount;
+}
 
 // An error to the kernel: -errno. Errors that say the image is damaged (EIO and friends, with
 // the driver's explanation) are also printed, since the kernel shows only the number; with -d
@@ -141,7 +143,9 @@ void release_mount() {
     }
 }
 
-void op_destroy(void*) { release_mount(); }
+void op_destroy(void*) {
+    release_mount();
+}
 
 int op_getattr(const char* path, struct stat* st, fuse_file_info* fi) {
     if (fi && fi->fh) {
@@ -271,7 +275,9 @@ int open_common(const char* path, int flags, mode_t mode, fuse_file_info* fi) {
     return 0;
 }
 
-int op_open(const char* path, fuse_file_info* fi) { return open_common(path, fi->flags, 0, fi); }
+int op_open(const char* path, fuse_file_info* fi) {
+    return open_common(path, fi->flags, 0, fi);
+}
 
 int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
     int rc = open_common(path, fi->flags | O_CREAT, mode, fi);
@@ -335,7 +341,9 @@ int op_statfs(const char* path, struct statvfs* sv) {
     return 0;
 }
 
-int op_flush(const char*, fuse_file_info*) { return 0; }  // writes are never held back here
+int op_flush(const char*, fuse_file_info*) {
+    return 0;
+}  // writes are never held back here
 
 int op_release(const char* path, fuse_file_info* fi) {
     uk::File* f = file_of(fi);
@@ -365,6 +373,9 @@ int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_
     bool dot = false, dotdot = false;
     struct stat st {};
     for (const uk::DirEntry& e : *dir) {
+        // A crafted name no host file can have: the kernel would fail the whole listing.
+        if (e.name.empty() || e.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
+            continue;
         dot = dot || e.name == ".";
         dotdot = dotdot || e.name == "..";
         st.st_ino = e.ino;
@@ -419,7 +430,7 @@ int op_utimens(const char* path, const timespec tv[2], fuse_file_info*) {
 }
 
 fuse_operations make_operations() {
-    fuse_operations op {};
+    fuse_operations op{};
     op.getattr = op_getattr;
     op.readlink = op_readlink;
     op.mknod = op_mknod;
@@ -451,29 +462,29 @@ fuse_operations make_operations() {
 // ---- the command line ------------------------------------------------------------------------
 
 void usage(FILE* out) {
-    fmt::print(out,
-               "usage: ukfs-fuse IMAGE[SELECTOR] MOUNTPOINT [-t TYPE] [-o OPTIONS] [-fds]\n"
-               "\n"
-               "Mounts a file system image through FUSE. IMAGE is an image file or block device,\n"
-               "with an optional partition selector (\"disk.img%GPT:2%\"); a type that needs no\n"
-               "image (tmpfs) is given \"-\". Unmount with fusermount3 -u MOUNTPOINT.\n"
-               "  -t TYPE     file system type (ext2fs, cd9660, tmpfs, ...); detected if not given\n"
-               "  -o OPTIONS  comma-separated: ro, rw, cache=BYTES[k|m|g] are ukfs's; the others\n"
-               "              go to FUSE (allow_other, allow_root, auto_unmount, max_read=N, ...)\n"
-               "  -f          stay in the foreground\n"
-               "  -d          debug: FUSE's request log and every error (implies -f)\n"
-               "  -s          single-threaded\n"
-               "  -h, --help  this text;  -V, --version  the version\n"
-               "The image is mounted read-write unless -o ro is given, the driver only reads, or\n"
-               "the image may only be read.\n");
+    fmt::print(
+        out, "usage: ukfs-fuse IMAGE[SELECTOR] MOUNTPOINT [-t TYPE] [-o OPTIONS] [-fds]\n"
+             "\n"
+             "Mounts a file system image through FUSE. IMAGE is an image file or block device,\n"
+             "with an optional partition selector (\"disk.img%GPT:2%\"); a type that needs no\n"
+             "image (tmpfs) is given \"-\". Unmount with fusermount3 -u MOUNTPOINT.\n"
+             "  -t TYPE     file system type (ext2fs, cd9660, tmpfs, ...); detected if not given\n"
+             "  -o OPTIONS  comma-separated: ro, rw, cache=BYTES[k|m|g] are ukfs's; the others\n"
+             "              go to FUSE (allow_other, allow_root, auto_unmount, max_read=N, ...)\n"
+             "  -f          stay in the foreground\n"
+             "  -d          debug: FUSE's request log and every error (implies -f)\n"
+             "  -s          single-threaded\n"
+             "  -h, --help  this text;  -V, --version  the version\n"
+             "The image is mounted read-write unless -o ro is given, the driver only reads, or\n"
+             "the image may only be read.\n");
 }
 
 struct Options {
     std::string type;
     bool ro = false, rw = false;
     std::size_t cache = std::size_t{64} << 20;
-    std::vector<std::string> fuse_opts;  // -o words for FUSE
-    std::vector<std::string> fuse_flags; // -f, -d, -s
+    std::vector<std::string> fuse_opts;   // -o words for FUSE
+    std::vector<std::string> fuse_flags;  // -f, -d, -s
     std::vector<std::string> operands;
 };
 

@@ -101,6 +101,9 @@ public:
                         std::optional<timespec> mtime, Follow follow = Follow::yes);
     Result<FsStats> statfs() const;
     Result<void> sync();
+    // The file system's superblock and geometry as (name, value) pairs, as dumpe2fs -h or
+    // fsstat show them: the type's own fields, in its order.
+    Result<std::vector<std::pair<std::string, std::string>>> info() const;
     // Act as this user from now on (root by default, as NetBSD's libukfs).
     void set_credentials(std::uint32_t uid, std::uint32_t gid,
                          std::vector<std::uint32_t> groups = {});

@@ -151,6 +151,13 @@ Result<void> Mount::utimes(std::string_view path, std::optional<timespec> atime,
     return m_mount->utimes(path, atime, mtime, follow_of(follow));
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Mount::info() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (vfs::InfoField& f : UKFS_TRY(m_mount->info()))
+        out.emplace_back(std::move(f.name), std::move(f.value));
+    return out;
+}
+
 Result<FsStats> Mount::statfs() const {
     vfs::StatFs s = UKFS_TRY(m_mount->statfs());
     return FsStats{s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.namemax};

@@ -261,6 +261,12 @@ Result<StatFs> Mount::statfs() {
     return m_fs->statfs();
 }
 
+Result<std::vector<InfoField>> Mount::info() {
+    Shared lock(m_lock);
+    UKFS_TRY(check_alive());
+    return m_fs->info();
+}
+
 Result<void> Mount::sync_locked() {
     UKFS_TRY(check_alive());
     if (m_fs->read_only())

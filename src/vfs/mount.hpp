@@ -97,6 +97,7 @@ public:
     std::size_t open_files() const { return m_fds.count(); }
 
     Result<StatFs> statfs();
+    Result<std::vector<InfoField>> info();
     Result<void> sync();
     // Unmount: EBUSY while descriptors are open unless `force`. After success the mount is
     // dead: every call fails with EIO... and the caller destroys it.

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.hpp"
 
@@ -130,6 +131,11 @@ public:
     virtual Result<std::string> readlink() = 0;
 };
 
+struct InfoField {
+    std::string name;
+    std::string value;
+};
+
 class FileSystem {
 public:
     virtual ~FileSystem() = default;
@@ -143,6 +149,10 @@ public:
     virtual Result<void> reclaim(Vnode& node) = 0;
 
     virtual Result<StatFs> statfs() = 0;  // (shared)
+    // The superblock and geometry as `name: value` lines, in the order a reader expects (as
+    // dumpe2fs -h or fsstat show them). Names are snake_case words; values are plain text.
+    // (shared)
+    virtual Result<std::vector<InfoField>> info() { return std::vector<InfoField>{}; }
     // Write everything back to the device.
     virtual Result<void> sync() = 0;
     // Write everything back and mark the file system clean; nothing is called after this.

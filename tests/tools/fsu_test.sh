@@ -519,7 +519,38 @@ if command -v fsck.fat >/dev/null && command -v mdir >/dev/null; then
     "$FSU" mkfs -t msdos -o nosuch=1 "$W/fat.img" 2>"$W/err"
     rc "mkfs: unknown parameter" 1 $?
     grep -q 'unknown parameter "nosuch"' "$W/err" && ok || bad "mkfs: message names the parameter"
+    "$FSU" info "$W/fat.img" >"$W/info"
+    rc "info on msdos" 0 $?
+    MTOOLS_SKIP_CHECK=1 minfo -i "$W/fat.img" >"$W/minfo" 2>&1
+    for pair in "sectors_per_cluster:cluster size" "reserved_sectors:reserved (boot) sectors" \
+        "fat_count:fats" "bytes_per_sector:sector size"; do
+        ours=$(awk -v k="${pair%%:*}:" '$1 == k { print $2 }' "$W/info")
+        theirs=$(awk -F': *' -v k="${pair#*:}" '$1 == k { split($2, a, " "); print a[1] }' "$W/minfo")
+        [ -n "$ours" ] && [ "$ours" = "$theirs" ] && ok || bad "info msdos ${pair%%:*}: '$ours', minfo '$theirs'"
+    done
+    grep -q '^volume_label: *FSUTEST$' "$W/info" && ok || bad "info msdos: volume_label"
 fi
+"$FSU" info "$IMG" >"$W/info"
+rc "info on ext4" 0 $?
+dumpe2fs -h "$IMG" >"$W/dump" 2>/dev/null
+for pair in "uuid:Filesystem UUID" "inode_count:Inode count" "block_count:Block count" \
+    "block_size:Block size" "free_blocks:Free blocks" "free_inodes:Free inodes" \
+    "inode_size:Inode size" "inodes_per_group:Inodes per group" "blocks_per_group:Blocks per group"; do
+    ours=$(awk -v k="${pair%%:*}:" '$1 == k { print $2 }' "$W/info")
+    theirs=$(awk -F':[ \t]*' -v k="${pair#*:}" '$1 == k { print $2 }' "$W/dump")
+    [ -n "$ours" ] && [ "$ours" = "$theirs" ] && ok || bad "info ext4 ${pair%%:*}: '$ours', dumpe2fs '$theirs'"
+done
+"$FSU" info "$IMG" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["type"] == "ext2fs" and d["block_size"] == "1024" and "features" in d, d' &&
+    ok || bad "info --json"
+SOURCE_DATE_EPOCH=1700000000 "$FSU" mkiso -V INFOVOL "$S/t" "$W/info.iso" &&
+    "$FSU" info "$W/info.iso" >"$W/info"
+grep -q '^volume_id: *INFOVOL$' "$W/info" && grep -q '^tree: *Rock Ridge$' "$W/info" &&
+    [ "$(awk '$1 == "volume_space_size:" { print $2 }' "$W/info")" = \
+      "$(isoinfo -d -i "$W/info.iso" | awk -F': ' '/^Volume size is/ { print $2 }')" ] &&
+    ok || { bad "info on cd9660"; cat "$W/info"; }
 "$FSU" mkfs -t cd9660 -s 1m "$W/none.img" 2>"$W/err"
 rc "mkfs of a type without mkfs" 1 $?
 grep -q 'no mkfs for file system type "cd9660"' "$W/err" && ok || bad "mkfs: ENOTSUP message"

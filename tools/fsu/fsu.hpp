@@ -110,6 +110,7 @@ int cmd_stat(Ctx&, std::vector<std::string>&);
 int cmd_find(Ctx&, std::vector<std::string>&);
 int cmd_du(Ctx&, std::vector<std::string>&);
 int cmd_df(Ctx&, std::vector<std::string>&);
+int cmd_info(Ctx&, std::vector<std::string>&);  // info.cpp
 int cmd_cmp(Ctx&, std::vector<std::string>&);
 int cmd_diff(Ctx&, std::vector<std::string>&);
 

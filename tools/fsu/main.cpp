@@ -21,6 +21,7 @@ const std::vector<Command> command_table = {
     {"find", cmd_find, false, true, "path ... [expression]"},
     {"du", cmd_du, false, true, "[-aHhkLPscx] [-d depth] [file ...]"},
     {"df", cmd_df, false, true, "[-hiPk] [--json]"},
+    {"info", cmd_info, false, true, "[--json]   the superblock and geometry"},
     {"cmp", cmd_cmp, false, true, "[-l|-s] [-I image2 [-T type2]] file1 file2"},
     {"diff", cmd_diff, false, true,
      "[-qru] [-U n] [--no-dereference] [-I image2 [-T type2]] file1 file2"},

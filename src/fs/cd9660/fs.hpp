@@ -86,6 +86,7 @@ public:
     Result<std::unique_ptr<vfs::Vnode>> load(InodeNo ino) override;
     Result<void> reclaim(vfs::Vnode&) override { return {}; }
     Result<vfs::StatFs> statfs() override;
+    Result<std::vector<vfs::InfoField>> info() override;  // info.cpp
     Result<void> sync() override { return {}; }
     Result<void> unmount() override { return {}; }
     bool read_only() const override { return true; }

@@ -232,6 +232,7 @@ Result<void> check_checksum(const Superblock& sb, Geometry& g) {
 
 }  // namespace
 
+std::string compat_names(std::uint32_t mask) { return names(compat_table, mask); }
 std::string incompat_names(std::uint32_t mask) { return names(incompat_table, mask); }
 std::string ro_compat_names(std::uint32_t mask) { return names(ro_compat_table, mask); }
 
@@ -325,7 +326,7 @@ Result<void> check_features(const Superblock& sb, bool read_only) {
     if (co != 0)
         return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} are not supported for "
                                              "writing: mount read-only",
-                                             names(compat_table, co)));
+                                             compat_names(co)));
     const std::uint16_t state = sb.s_state.get();
     if ((state & state_valid) == 0 || (state & state_error) != 0)
         return Error::sys(EROFS, "ext2fs: the file system was not cleanly unmounted or has "

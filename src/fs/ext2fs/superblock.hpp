@@ -68,6 +68,7 @@ Result<Geometry> derive_geometry(const Superblock& sb, std::uint64_t device_byte
 Result<void> check_features(const Superblock& sb, bool read_only);
 
 // A feature mask as names ("64bit|extents"), for messages.
+std::string compat_names(std::uint32_t mask);
 std::string incompat_names(std::uint32_t mask);
 std::string ro_compat_names(std::uint32_t mask);
 

@@ -121,6 +121,7 @@ public:
     Result<std::unique_ptr<vfs::Vnode>> load(InodeNo ino) override;
     Result<void> reclaim(vfs::Vnode& node) override;
     Result<vfs::StatFs> statfs() override;
+    Result<std::vector<vfs::InfoField>> info() override;  // info.cpp
     Result<void> sync() override;
     Result<void> unmount() override;
     bool read_only() const override { return m_read_only; }

@@ -135,6 +135,9 @@ int cmd_mkfs(Ctx&, std::vector<std::string>&);
 int cmd_fsck(Ctx&, std::vector<std::string>&);
 extern const char* const mkfs_usage;
 extern const char* const fsck_usage;
+// Building an image's tree from a host directory (populate.cpp).
+int cmd_populate(Ctx&, std::vector<std::string>&);
+extern const char* const populate_usage;
 
 // A second image for cp, cmp and diff (-I IMAGE2 [-T TYPE2]); its operands are written 2:PATH.
 struct SecondImage {

@@ -41,6 +41,7 @@ const std::vector<Command> command_table = {
     {"mknod", cmd_mknod, true, true, "[-m mode] name b|c major minor | name p"},
     {"mkfifo", cmd_mkfifo, true, true, "[-m mode] fifo ..."},
     {"mkiso", cmd_mkiso, false, false, mkiso_usage},
+    {"populate", cmd_populate, true, true, populate_usage},
     {"mkfs", cmd_mkfs, false, false, mkfs_usage},
     {"fsck", cmd_fsck, false, false, fsck_usage},
     {"shell", cmd_shell_placeholder, true, true,

@@ -9,7 +9,7 @@ packages=(
     clang libclang-rt-14-dev
     libexpected-dev libfmt-dev libcli11-dev libblkid-dev libfuse3-dev fuse3
     libgtest-dev libgmock-dev libbenchmark-dev
-    libarchive-dev
+    libarchive-dev libedit-dev
     # reference tools: makers, checkers and independent readers (../shared/ORACLES.md)
     e2fsprogs fuse2fs dosfstools mtools makefs xorriso genisoimage sleuthkit
     fdisk gdisk parted util-linux python3

@@ -551,6 +551,15 @@ grep -q '^volume_id: *INFOVOL$' "$W/info" && grep -q '^tree: *Rock Ridge$' "$W/i
     [ "$(awk '$1 == "volume_space_size:" { print $2 }' "$W/info")" = \
       "$(isoinfo -d -i "$W/info.iso" | awk -F': ' '/^Volume size is/ { print $2 }')" ] &&
     ok || { bad "info on cd9660"; cat "$W/info"; }
+# ---- fsu shell on a terminal: line editing, completion, history ----------------------------
+if command -v script >/dev/null; then
+    printf 'ech\tx hi\ncat /d/a.\t\nexit\n' |
+        FSU_HISTORY="$W/hist" timeout 20 script -qec "$FSU shell $IMG" /dev/null >"$W/tty" 2>&1
+    tr -d '\r' <"$W/tty" | grep -qx 'x hi' && ok || { bad "shell: Tab completes a command"; cat -A "$W/tty"; }
+    tr -d '\r' <"$W/tty" | grep -qx 'world' && ok || bad "shell: Tab completes a path in the image"
+    grep -q 'cat\\040/d/a.txt' "$W/hist" && ok || { bad "shell: history saved"; cat "$W/hist"; }
+fi
+
 # ---- populate: a tree, an mtree spec on top, no root needed ---------------------------------
 P=$W/pop
 mkdir -p "$P/d/e" "$P/f"

@@ -1,6 +1,7 @@
 // fsu: the command line. `fsu CMD [-t TYPE] [-o OPTS] IMAGE[SELECTOR] ARGS...`, also callable as
 // fsu_CMD (fs-utils' names), and `fsu shell` running many commands on one mount.
 #include "fsu.hpp"
+#include "line_editor.hpp"
 
 #include <cstring>
 #include <fstream>
@@ -186,18 +187,27 @@ int run_shell(Ctx& c, std::vector<std::string>& args, const std::string& display
         }
         in = &file;
     }
-    bool interactive = in == &std::cin && isatty(0);
+    std::optional<LineEditor> editor;
+    if (in == &std::cin && isatty(0) && isatty(1)) {
+        std::vector<std::string> names{"cd", "sync", "echo", "help", "exit", "quit"};
+        for (const Command& cmd : command_table)
+            if (cmd.needs_mount && std::strcmp(cmd.name, "shell") != 0)
+                names.emplace_back(cmd.name);
+        editor.emplace(c.mnt, std::move(names));
+    }
     int status = 0;
     std::string line;
     std::vector<std::string> words;
     unsigned lineno = 0;
     while (true) {
-        if (interactive) {
-            fmt::print("fsu> ");
-            std::fflush(stdout);
-        }
-        if (!std::getline(*in, line))
+        if (editor) {
+            auto got = editor->read("fsu> ");
+            if (!got)
+                break;
+            line = std::move(*got);
+        } else if (!std::getline(*in, line)) {
             break;
+        }
         ++lineno;
         if (!split_line(line, words)) {
             fmt::print(stderr, "{}: line {}: unterminated quote\n", display, lineno);

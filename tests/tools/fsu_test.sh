@@ -558,7 +558,14 @@ if command -v script >/dev/null; then
     tr -d '\r' <"$W/tty" | grep -qx 'x hi' && ok || { bad "shell: Tab completes a command"; cat -A "$W/tty"; }
     tr -d '\r' <"$W/tty" | grep -qx 'world' && ok || bad "shell: Tab completes a path in the image"
     grep -q 'cat\\040/d/a.txt' "$W/hist" && ok || { bad "shell: history saved"; cat "$W/hist"; }
+    mkdir -p "$W/prog"
+    timeout 60 script -qec "$FSU ecp $IMG -R /d $W/prog" /dev/null >"$W/tty" 2>&1
+    tr '\r' '\n' <"$W/tty" | grep -Eq '^(.\[K)?[0-9.]+ (B|KiB|MiB) +[0-9]+ files +[0-9.]+ (B|KiB|MiB)/s' &&
+        ok || { bad "ecp on a terminal shows progress"; cat -A "$W/tty"; }
 fi
+rm -rf "$W/prog" && mkdir -p "$W/prog"
+"$FSU" ecp "$IMG" -R /d "$W/prog" 2>"$W/err"
+[ ! -s "$W/err" ] && ok || bad "ecp: no progress when stderr is not a terminal"
 
 # ---- populate: a tree, an mtree spec on top, no root needed ---------------------------------
 P=$W/pop

@@ -7,12 +7,13 @@
 // source the same way, so a symlink inside it is copied as a symlink, never followed out.
 #include <cstring>
 #include <dirent.h>
-#include <map>
 #include <fcntl.h>
+#include <map>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsu.hpp"
+#include "progress.hpp"
 
 namespace fsu {
 namespace {
@@ -24,7 +25,8 @@ struct CpOpts {
     mutable std::map<std::pair<std::uint64_t, std::uint64_t>, std::string> links;
     // The same when extracting to the host: the first copy's directory (a descriptor, so that
     // linkat never resolves a path) and name. At most max_host_links are kept open.
-    mutable std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<int, std::string>> host_links;
+    mutable std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<int, std::string>>
+        host_links;
     static constexpr std::size_t max_host_links = 256;
 
     CpOpts() = default;
@@ -119,7 +121,8 @@ void set_host_attrs(Ctx& c, const CpOpts& o, int dfd, const std::string& name, i
     }
 }
 
-void export_contents(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const std::string& shown);
+void export_contents(Ctx& c, const CpOpts& o, const std::string& src, int dfd,
+                     const std::string& shown);
 
 void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const std::string& name,
                  const std::string& shown, bool top) {
@@ -218,7 +221,8 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
     if (!out.ok()) {
         if (!clear_slot(c, dfd, name, shown))
             return;
-        out = Fd(openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        out = Fd(
+            openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!out.ok()) {
             c.fail_errno(shown, errno);
             return;
@@ -249,7 +253,9 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
             done += static_cast<std::size_t>(w);
         }
         off += *n;
+        Progress::get().add_bytes(*n);
     }
+    Progress::get().add_file();
     set_host_attrs(c, o, dfd, name, out.get(), *st, shown);
     if (o.preserve && st->st_nlink > 1 && o.host_links.size() < CpOpts::max_host_links &&
         !o.host_links.count(key)) {
@@ -259,7 +265,8 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
     }
 }
 
-void export_contents(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const std::string& shown) {
+void export_contents(Ctx& c, const CpOpts& o, const std::string& src, int dfd,
+                     const std::string& shown) {
     auto list = c.mnt->list(src);
     if (!list) {
         c.fail(src, list.error());
@@ -278,7 +285,8 @@ void export_contents(Ctx& c, const CpOpts& o, const std::string& src, int dfd, c
 
 // Copy each image source into the host target, as cp does (target a directory: sources go in
 // it; one source: target is its new name).
-void export_all(Ctx& c, const CpOpts& o, const std::vector<std::string>& srcs, const std::string& target) {
+void export_all(Ctx& c, const CpOpts& o, const std::vector<std::string>& srcs,
+                const std::string& target) {
     struct stat tst;
     bool target_dir = ::stat(target.c_str(), &tst) == 0 && S_ISDIR(tst.st_mode);
     if (!target_dir && srcs.size() > 1) {
@@ -330,8 +338,9 @@ bool image_put_attrs(Ctx& c, const CpOpts& o, const std::string& dst, const stru
         }
     }
     if (!link) {
-        auto r = c.mnt->chmod(dst, o.preserve ? st.st_mode & 07777 : st.st_mode & 0777 & ~current_umask(),
-                              uk::Follow::no);
+        auto r = c.mnt->chmod(
+            dst, o.preserve ? st.st_mode & 07777 : st.st_mode & 0777 & ~current_umask(),
+            uk::Follow::no);
         if (!r) {
             c.fail(dst, r.error());
             return false;
@@ -390,7 +399,9 @@ bool image_write_file(Ctx& c, const std::string& dst, Reader&& read, const std::
             return false;
         }
         off += static_cast<std::uint64_t>(n);
+        Progress::get().add_bytes(static_cast<std::uint64_t>(n));
     }
+    Progress::get().add_file();
     auto r = f->close();
     if (!r) {
         c.fail(dst, r.error());
@@ -399,8 +410,8 @@ bool image_write_file(Ctx& c, const std::string& dst, Reader&& read, const std::
     return true;
 }
 
-void import_node(Ctx& c, const CpOpts& o, int pfd, const std::string& name, const std::string& shown,
-                 const std::string& dst, bool top) {
+void import_node(Ctx& c, const CpOpts& o, int pfd, const std::string& name,
+                 const std::string& shown, const std::string& dst, bool top) {
     struct stat st;
     int sflags = top && !o.recursive ? 0 : AT_SYMLINK_NOFOLLOW;
     if (fstatat(pfd, name.c_str(), &st, sflags) != 0) {
@@ -413,7 +424,8 @@ void import_node(Ctx& c, const CpOpts& o, int pfd, const std::string& name, cons
             c.warnx("{} is a directory (not copied).", shown);
             return;
         }
-        Fd fd(openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | (top ? 0 : O_NOFOLLOW) | O_CLOEXEC));
+        Fd fd(
+            openat(pfd, name.c_str(), O_RDONLY | O_DIRECTORY | (top ? 0 : O_NOFOLLOW) | O_CLOEXEC));
         if (!fd.ok()) {
             c.fail_errno(shown, errno);
             return;
@@ -474,7 +486,8 @@ void import_node(Ctx& c, const CpOpts& o, int pfd, const std::string& name, cons
     }
     Fd fd(openat(pfd, name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | (sflags ? O_NOFOLLOW : 0)));
     struct stat fst;
-    if (!fd.ok() || fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_ino != st.st_ino) {
+    if (!fd.ok() || fstat(fd.get(), &fst) != 0 || !S_ISREG(fst.st_mode) ||
+        fst.st_ino != st.st_ino) {
         c.fail_errno(shown, fd.ok() ? EAGAIN : errno);  // changed under us
         return;
     }
@@ -599,7 +612,9 @@ bool parse_cp(Ctx& c, std::vector<std::string>& args, CpOpts& o, std::vector<std
         case 'p': o.preserve = true; break;
         case 'R':
         case 'r': o.recursive = true; break;
-        case 'P': case 'H': case 'L': break;
+        case 'P':
+        case 'H':
+        case 'L': break;
         default: fmt::print(stderr, "usage: {} {}\n", c.prog, usage_line); return false;
         }
     }
@@ -618,6 +633,7 @@ int cmd_ecp(Ctx& c, std::vector<std::string>& args) {
     std::vector<std::string> ops;
     if (!parse_cp(c, args, o, ops, "[-aDpR] image-file ... host-target"))
         return 2;
+    ProgressScope progress;
     std::string target = ops.back();
     if (auto h = host_operand(target))
         target = *h;
@@ -635,6 +651,7 @@ int cmd_cp(Ctx& c, std::vector<std::string>& args) {
                   "  (host:PATH is on the host, 2:PATH in image2)",
                   &second))
         return 2;
+    ProgressScope progress;
     std::string target = ops.back();
     ops.pop_back();
     bool need_second = second_operand(target).has_value();

@@ -11,6 +11,7 @@
 // The source is read beneath a directory descriptor (openat2 with RESOLVE_BENEATH and
 // RESOLVE_NO_SYMLINKS), so a symlink in it is copied as a symlink, never followed out.
 #include "fsu.hpp"
+#include "progress.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -210,6 +211,7 @@ bool write_content(Ctx& c, int root, const std::string& path, const Node& n) {
             return false;
         }
         off += bytes.size();
+        Progress::get().add_bytes(bytes.size());
         return true;
     };
     if (!n.from_source) {
@@ -244,6 +246,7 @@ bool write_content(Ctx& c, int root, const std::string& path, const Node& n) {
         c.fail(path, r.error());
         return false;
     }
+    Progress::get().add_file();
     return true;
 }
 
@@ -388,6 +391,7 @@ int cmd_populate(Ctx& c, std::vector<std::string>& args) {
         }
     }
     const std::string base = target == "/" ? "" : target;
+    ProgressScope progress;
     // Make everything, parents first; a failure skips what lies below it.
     std::string failed_dir;
     for (const auto& [path, n] : plan) {

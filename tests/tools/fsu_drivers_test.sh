@@ -1,0 +1,146 @@
+#!/bin/bash
+# fsu's subcommands on every driver that can run them: one tree, put into an ext4 image
+# (mke2fs -d), a FAT32 image (mkfs.fat + mcopy), an ISO (xorriso -R -J) and tmpfs (fsu
+# populate), read back through fsu and compared with the host's tools on the tree; then the
+# writing commands on each writable type, judged by that type's own checker and reader
+# (e2fsck and debugfs, fsck.fat and mtools). Usage: fsu_drivers_test.sh PATH/TO/fsu
+set -u
+FSU=$1
+export TZ=UTC LC_ALL=C MTOOLS_SKIP_CHECK=1
+umask 022
+W=$(mktemp -d "${TMPDIR:-/tmp}/fsu_drivers.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+fails=0 checks=0
+ok() { checks=$((checks + 1)); }
+bad() {
+    checks=$((checks + 1)) fails=$((fails + 1))
+    echo "FAIL: $*"
+}
+same() { if cmp -s "$2" "$3"; then ok; else bad "$1"; diff -u "$2" "$3" | head -20; fi; }
+rc() { if [ "$2" = "$3" ]; then ok; else bad "$1: exit status $3, expected $2"; fi; }
+
+for t in mke2fs debugfs e2fsck mkfs.fat fsck.fat mcopy mdir mtype xorriso; do
+    command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 0; }
+done
+
+# Names every type can hold (FAT: no case-only differences, no ':' or '*').
+T=$W/tree
+mkdir -p "$T/docs/deep/er" "$T/bin" "$T/empty"
+printf 'hello\nworld\n' >"$T/docs/readme.txt"
+seq 1 20000 >"$T/docs/numbers"
+: >"$T/docs/zero"
+head -c 70000 /dev/urandom >"$T/bin/blob"
+echo deep >"$T/docs/deep/er/file"
+echo "Long Name With Spaces" >"$T/docs/A Long File Name.text"
+
+mke2fs -q -F -t ext4 -d "$T" -E root_owner=0:0 "$W/ext4.img" 16M >/dev/null 2>&1
+mkfs.fat -F 32 -C "$W/fat.img" 40960 >/dev/null
+mcopy -s -p -m -Q -i "$W/fat.img" "$T"/* ::/
+xorriso -as mkisofs -quiet -R -J -o "$W/iso.img" "$T" 2>/dev/null
+
+read_checks() {  # NAME IMAGE [fsu shell: the type is tmpfs]
+    local name=$1 img=$2
+    run() { "$FSU" "$1" "$img" "${@:2}"; }
+    (cd "$T" && find . -mindepth 1 | sed 's|^\./|/|' | sort) >"$W/exp"
+    run find / | grep -v -e '^/$' -e '^/lost+found' | sort >"$W/got"
+    same "$name: find /" "$W/exp" "$W/got"
+    (cd "$T" && find . -type f | sed 's|^\./|/|' | sort) >"$W/exp"
+    run find / -type f | grep -v '^/lost+found' | sort >"$W/got"
+    same "$name: find -type f" "$W/exp" "$W/got"
+    (cd "$T/docs" && ls -1) >"$W/exp"
+    run ls -1 /docs >"$W/got"
+    same "$name: ls -1" "$W/exp" "$W/got"
+    (cd "$T" && ls -1R docs) >"$W/exp"
+    run ls -1R docs >"$W/got"
+    same "$name: ls -1R" "$W/exp" "$W/got"
+    for f in docs/readme.txt docs/numbers docs/zero bin/blob "docs/A Long File Name.text"; do
+        run cat "/$f" >"$W/got"
+        same "$name: cat $f" "$T/$f" "$W/got"
+        run cmp "/$f" "host:$T/$f"
+        rc "$name: cmp $f" 0 $?
+    done
+    (cd "$T" && stat -c '%s %n' docs/numbers bin/blob docs/zero) >"$W/exp"
+    run stat -f '%z %N' docs/numbers bin/blob docs/zero >"$W/got"
+    same "$name: stat -f %z" "$W/exp" "$W/got"
+    run diff -r "host:$T/docs" /docs >"$W/got" 2>&1
+    rc "$name: diff -r against the host tree" 0 $?
+    run du -s /bin | awk '{ exit !($1 >= 68) }'
+    rc "$name: du -s counts the blob" 0 $?
+    run df >/dev/null
+    rc "$name: df" 0 $?
+    run info >/dev/null
+    rc "$name: info" 0 $?
+    mkdir -p "$W/out.$name"
+    run ecp -R /docs "$W/out.$name"
+    rc "$name: ecp -R" 0 $?
+    diff -r "$T/docs" "$W/out.$name/docs" >/dev/null && ok || bad "$name: ecp -R tree"
+    run cat /nope 2>"$W/err"
+    rc "$name: cat /nope" 1 $?
+    grep -qx 'fsu cat: /nope: No such file or directory' "$W/err" && ok || bad "$name: error message"
+}
+
+read_checks ext4 "$W/ext4.img"
+read_checks msdos "$W/fat.img"
+read_checks cd9660 "$W/iso.img"
+
+# The writing commands; `check` judges the image with the type's own tools afterwards.
+write_checks() {  # NAME IMAGE
+    local name=$1 img=$2
+    run() { "$FSU" "$1" "$img" "${@:2}"; }
+    run mkdir -p /new/a/b && run cp "host:$T/docs/numbers" /new/a/b/n &&
+        run cp -R "host:$T/bin" /new/bin2 && printf 'from stdin' | run write /new/w &&
+        run mv /new/a/b/n /new/moved && run rm /docs/zero && run rmdir /empty &&
+        run touch -d '2021-05-06 07:08:10' /new/w && run rm -r /new/a
+    rc "$name: mkdir, cp, write, mv, rm, rmdir, touch" 0 $?
+    run cat /new/w >"$W/got"
+    printf 'from stdin' >"$W/exp"
+    same "$name: write, read back" "$W/exp" "$W/got"
+    run stat -f '%Sm' -t '%Y-%m-%d %H:%M:%S' /new/w >"$W/got"
+    echo '2021-05-06 07:08:10' >"$W/exp"
+    same "$name: touch -d" "$W/exp" "$W/got"
+    run ls /new >"$W/got"
+    printf 'bin2\nmoved\nw\n' >"$W/exp"
+    same "$name: ls after the changes" "$W/exp" "$W/got"
+    run mv /new/moved /docs 2>/dev/null
+    rc "$name: mv into a directory" 0 $?
+    run rmdir /docs 2>"$W/err"
+    rc "$name: rmdir of a non-empty directory" 1 $?
+    grep -q 'Directory not empty' "$W/err" && ok || bad "$name: rmdir message"
+}
+
+write_checks ext4 "$W/ext4.img"
+e2fsck -fn "$W/ext4.img" >/dev/null 2>&1
+rc "ext4: e2fsck -fn after the writes" 0 $?
+debugfs -R 'cat /docs/moved' "$W/ext4.img" 2>/dev/null >"$W/got"
+same "ext4: debugfs reads the moved file" "$T/docs/numbers" "$W/got"
+debugfs -R 'cat /new/bin2/blob' "$W/ext4.img" 2>/dev/null >"$W/got"
+same "ext4: debugfs reads the copied tree" "$T/bin/blob" "$W/got"
+
+write_checks msdos "$W/fat.img"
+fsck.fat -n "$W/fat.img" >/dev/null 2>&1
+rc "msdos: fsck.fat -n after the writes" 0 $?
+mtype -i "$W/fat.img" ::/docs/moved >"$W/got"
+same "msdos: mtype reads the moved file" "$T/docs/numbers" "$W/got"
+mtype -i "$W/fat.img" ::/new/bin2/blob >"$W/got"
+same "msdos: mtype reads the copied tree" "$T/bin/blob" "$W/got"
+mdir -b -i "$W/fat.img" ::/new | sed 's|^::/new/||' | sort >"$W/got"
+printf 'bin2/\nw\n' >"$W/exp"
+same "msdos: mdir lists what we left" "$W/exp" "$W/got"
+
+"$FSU" mkdir "$W/iso.img" /x 2>"$W/err"
+rc "cd9660: writing fails" 1 $?
+grep -q 'Read-only file system' "$W/err" && ok || bad "cd9660: EROFS message: $(cat "$W/err")"
+
+# tmpfs: populate, then the same reads and writes through one `fsu shell`.
+printf 'populate %s\nls -1R docs\ncat "/docs/A Long File Name.text"\nmkdir /z\nls /\n' "$T" |
+    "$FSU" shell -t tmpfs - >"$W/got" 2>&1
+rc "tmpfs: populate and read in one shell" 0 $?
+{
+    (cd "$T" && ls -1R docs)
+    cat "$T/docs/A Long File Name.text"
+    (ls -1 "$T"; echo z) | sort
+} >"$W/exp"
+same "tmpfs: shell output" "$W/exp" "$W/got"
+
+echo "fsu_drivers_test: $checks checks, $fails failed"
+[ $fails = 0 ]

@@ -101,6 +101,19 @@ public:
                         std::optional<timespec> mtime, Follow follow = Follow::yes);
     Result<FsStats> statfs() const;
     Result<void> sync();
+    // Extended attributes by full name ("user.note", "security.selinux"...): ENOTSUP where
+    // the type has none, ENODATA for a name not set. `create`/`replace` as setxattr(2)'s
+    // XATTR_CREATE/XATTR_REPLACE.
+    enum class XattrMode { any, create, replace };
+    Result<std::vector<std::string>> list_xattrs(std::string_view path,
+                                                 Follow follow = Follow::yes) const;
+    Result<std::vector<std::byte>> get_xattr(std::string_view path, std::string_view name,
+                                             Follow follow = Follow::yes) const;
+    Result<void> set_xattr(std::string_view path, std::string_view name,
+                           std::span<const std::byte> value, XattrMode mode = XattrMode::any,
+                           Follow follow = Follow::yes);
+    Result<void> remove_xattr(std::string_view path, std::string_view name,
+                              Follow follow = Follow::yes);
     // The file system's superblock and geometry as (name, value) pairs, as dumpe2fs -h or
     // fsstat show them: the type's own fields, in its order.
     Result<std::vector<std::pair<std::string, std::string>>> info() const;

@@ -12,7 +12,9 @@ namespace uk {
 
 namespace {
 
-vfs::Follow follow_of(Follow f) { return f == Follow::yes ? vfs::Follow::yes : vfs::Follow::no; }
+vfs::Follow follow_of(Follow f) {
+    return f == Follow::yes ? vfs::Follow::yes : vfs::Follow::no;
+}
 
 struct stat to_stat(const vfs::Attr& a, const void* mount) {
     struct stat st;
@@ -20,7 +22,9 @@ struct stat to_stat(const vfs::Attr& a, const void* mount) {
     return st;
 }
 
-unsigned char dtype(vfs::VType t) { return static_cast<unsigned char>(vfs::vtype_to_ifmt(t) >> 12); }
+unsigned char dtype(vfs::VType t) {
+    return static_cast<unsigned char>(vfs::vtype_to_ifmt(t) >> 12);
+}
 
 }  // namespace
 
@@ -59,8 +63,12 @@ Result<void> Mount::release(bool force) {
     return {};
 }
 
-const std::string& Mount::type() const { return m_mount->type(); }
-bool Mount::read_only() const { return m_mount->read_only(); }
+const std::string& Mount::type() const {
+    return m_mount->type();
+}
+bool Mount::read_only() const {
+    return m_mount->read_only();
+}
 
 Result<struct stat> Mount::stat(std::string_view path, Follow follow) const {
     return to_stat(UKFS_TRY(m_mount->stat(path, follow_of(follow))), m_mount.get());
@@ -71,7 +79,7 @@ Result<std::uint32_t> Mount::flags(std::string_view path, Follow follow) const {
 }
 
 Result<std::size_t> Mount::read(std::string_view path, std::uint64_t offset,
-                                 std::span<std::byte> buffer) const {
+                                std::span<std::byte> buffer) const {
     return m_mount->read(path, offset, buffer);
 }
 
@@ -98,7 +106,9 @@ Result<void> Mount::truncate(std::string_view path, std::uint64_t size) {
     return m_mount->truncate(path, size);
 }
 
-Result<std::string> Mount::readlink(std::string_view path) const { return m_mount->readlink(path); }
+Result<std::string> Mount::readlink(std::string_view path) const {
+    return m_mount->readlink(path);
+}
 
 Result<std::vector<DirEntry>> Mount::list(std::string_view path) const {
     std::vector<DirEntry> out;
@@ -122,7 +132,9 @@ Result<File> Mount::open_file(std::string_view path, int flags, std::uint32_t mo
 Result<void> Mount::create(std::string_view path, std::uint32_t mode, bool exclusive) {
     return m_mount->create(path, mode, exclusive);
 }
-Result<void> Mount::mkdir(std::string_view path, std::uint32_t mode) { return m_mount->mkdir(path, mode); }
+Result<void> Mount::mkdir(std::string_view path, std::uint32_t mode) {
+    return m_mount->mkdir(path, mode);
+}
 Result<void> Mount::mknod(std::string_view path, std::uint32_t mode, std::uint64_t rdev) {
     return m_mount->mknod(path, mode, rdev);
 }
@@ -132,10 +144,18 @@ Result<void> Mount::symlink(std::string_view target, std::string_view path) {
 Result<void> Mount::link(std::string_view existing, std::string_view path) {
     return m_mount->link(existing, path);
 }
-Result<void> Mount::remove(std::string_view path) { return m_mount->remove(path); }
-Result<void> Mount::rmdir(std::string_view path) { return m_mount->rmdir(path); }
-Result<void> Mount::rename(std::string_view from, std::string_view to) { return m_mount->rename(from, to); }
-Result<void> Mount::chdir(std::string_view path) { return m_mount->chdir(path); }
+Result<void> Mount::remove(std::string_view path) {
+    return m_mount->remove(path);
+}
+Result<void> Mount::rmdir(std::string_view path) {
+    return m_mount->rmdir(path);
+}
+Result<void> Mount::rename(std::string_view from, std::string_view to) {
+    return m_mount->rename(from, to);
+}
+Result<void> Mount::chdir(std::string_view path) {
+    return m_mount->chdir(path);
+}
 Result<void> Mount::chmod(std::string_view path, std::uint32_t mode, Follow follow) {
     return m_mount->chmod(path, mode, follow_of(follow));
 }
@@ -151,6 +171,24 @@ Result<void> Mount::utimes(std::string_view path, std::optional<timespec> atime,
     return m_mount->utimes(path, atime, mtime, follow_of(follow));
 }
 
+Result<std::vector<std::string>> Mount::list_xattrs(std::string_view path, Follow follow) const {
+    return m_mount->listxattr(path, follow_of(follow));
+}
+Result<std::vector<std::byte>> Mount::get_xattr(std::string_view path, std::string_view name,
+                                                Follow follow) const {
+    return m_mount->getxattr(path, name, follow_of(follow));
+}
+Result<void> Mount::set_xattr(std::string_view path, std::string_view name,
+                              std::span<const std::byte> value, XattrMode mode, Follow follow) {
+    const vfs::XattrSet how = mode == XattrMode::create    ? vfs::XattrSet::create
+                              : mode == XattrMode::replace ? vfs::XattrSet::replace
+                                                           : vfs::XattrSet::any;
+    return m_mount->setxattr(path, name, value, how, follow_of(follow));
+}
+Result<void> Mount::remove_xattr(std::string_view path, std::string_view name, Follow follow) {
+    return m_mount->removexattr(path, name, follow_of(follow));
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> Mount::info() const {
     std::vector<std::pair<std::string, std::string>> out;
     for (vfs::InfoField& f : UKFS_TRY(m_mount->info()))
@@ -163,13 +201,18 @@ Result<FsStats> Mount::statfs() const {
     return FsStats{s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree, s.namemax};
 }
 
-Result<void> Mount::sync() { return m_mount->sync(); }
+Result<void> Mount::sync() {
+    return m_mount->sync();
+}
 
-void Mount::set_credentials(std::uint32_t uid, std::uint32_t gid, std::vector<std::uint32_t> groups) {
+void Mount::set_credentials(std::uint32_t uid, std::uint32_t gid,
+                            std::vector<std::uint32_t> groups) {
     m_mount->set_cred(vfs::Cred{uid, gid, std::move(groups)});
 }
 
-File::File(File&& o) noexcept : m_mount(std::move(o.m_mount)), m_fd(o.m_fd) { o.m_fd = -1; }
+File::File(File&& o) noexcept : m_mount(std::move(o.m_mount)), m_fd(o.m_fd) {
+    o.m_fd = -1;
+}
 
 File& File::operator=(File&& o) noexcept {
     if (this != &o) {
@@ -181,7 +224,9 @@ File& File::operator=(File&& o) noexcept {
     return *this;
 }
 
-File::~File() { (void)close(); }
+File::~File() {
+    (void)close();
+}
 
 Result<std::size_t> File::read(std::uint64_t offset, std::span<std::byte> buffer) const {
     return m_mount->read_fd(m_fd, offset, buffer);
@@ -191,7 +236,9 @@ Result<std::size_t> File::write(std::uint64_t offset, std::span<const std::byte>
     return m_mount->write_fd(m_fd, offset, data, sync);
 }
 
-Result<struct stat> File::stat() const { return to_stat(UKFS_TRY(m_mount->fstat(m_fd)), m_mount.get()); }
+Result<struct stat> File::stat() const {
+    return to_stat(UKFS_TRY(m_mount->fstat(m_fd)), m_mount.get());
+}
 
 Result<void> File::close() {
     if (!m_mount || m_fd < 0)
@@ -201,9 +248,13 @@ Result<void> File::close() {
     return m_mount->close(fd);
 }
 
-Dir::iterator Dir::begin() { return (m_pos < m_batch.size() || fill()) ? iterator(this) : iterator(); }
+Dir::iterator Dir::begin() {
+    return (m_pos < m_batch.size() || fill()) ? iterator(this) : iterator();
+}
 
-const DirEntry& Dir::iterator::operator*() const { return m_dir->m_batch[m_dir->m_pos]; }
+const DirEntry& Dir::iterator::operator*() const {
+    return m_dir->m_batch[m_dir->m_pos];
+}
 
 Dir::iterator& Dir::iterator::operator++() {
     if (++m_dir->m_pos >= m_dir->m_batch.size() && !m_dir->fill())
@@ -218,11 +269,12 @@ bool Dir::fill() {
     if (m_eof)
         return false;
     constexpr std::size_t batch = 256;
-    auto r = m_file.m_mount->readdir_fd(m_file.m_fd, m_cookie, [&](const vfs::DirEntry& e, std::uint64_t next) {
-        m_batch.push_back(DirEntry{std::string(e.name), e.ino, dtype(e.type)});
-        m_cookie = next;
-        return m_batch.size() < batch;
-    });
+    auto r = m_file.m_mount->readdir_fd(
+        m_file.m_fd, m_cookie, [&](const vfs::DirEntry& e, std::uint64_t next) {
+            m_batch.push_back(DirEntry{std::string(e.name), e.ino, dtype(e.type)});
+            m_cookie = next;
+            return m_batch.size() < batch;
+        });
     if (!r) {
         m_error = r.error();
         m_eof = true;

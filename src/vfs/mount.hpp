@@ -96,6 +96,16 @@ public:
     Result<void> close(int fd);
     std::size_t open_files() const { return m_fds.count(); }
 
+    // Extended attributes (xattr.cpp). Reading a user.* name needs read permission, writing
+    // it write permission, on a regular file or directory only; other namespaces are root's
+    // to write, and trusted.* root's to read.
+    Result<std::vector<std::string>> listxattr(std::string_view path, Follow follow);
+    Result<std::vector<std::byte>> getxattr(std::string_view path, std::string_view name,
+                                            Follow follow);
+    Result<void> setxattr(std::string_view path, std::string_view name,
+                          std::span<const std::byte> value, XattrSet how, Follow follow);
+    Result<void> removexattr(std::string_view path, std::string_view name, Follow follow);
+
     Result<StatFs> statfs();
     Result<std::vector<InfoField>> info();
     Result<void> sync();
@@ -112,15 +122,15 @@ private:
 
     struct Parent {
         VnodeRef dir;
-        std::string name;      // the last component; "" when the path names the root itself
+        std::string name;  // the last component; "" when the path names the root itself
         bool trailing_slash = false;
     };
 
     // Path resolution, called with m_lock held.
     Result<VnodeRef> resolve(std::string_view path, Follow follow);
     Result<Parent> resolve_parent(std::string_view path);
-    Result<VnodeRef> walk(VnodeRef start, std::string_view path, Follow follow_last,
-                          int& links, Parent* parent_out);
+    Result<VnodeRef> walk(VnodeRef start, std::string_view path, Follow follow_last, int& links,
+                          Parent* parent_out);
     Result<VnodeRef> lookup_child(VnodeRef dir, std::string_view name);
     Result<VnodeRef> child_or_null(Parent& p);
     Result<VnodeRef> start_for(std::string_view path);
@@ -149,10 +159,10 @@ private:
     VnodeCache m_vnodes;
     NameCache m_names;
     FdTable m_fds;
-    VnodeRef m_root;       // guarded by m_lock (set once)
-    VnodeRef m_cwd;        // guarded by m_lock
-    Cred m_cred;           // guarded by m_lock
-    bool m_dead = false;   // guarded by m_lock
+    VnodeRef m_root;      // guarded by m_lock (set once)
+    VnodeRef m_cwd;       // guarded by m_lock
+    Cred m_cred;          // guarded by m_lock
+    bool m_dead = false;  // guarded by m_lock
 };
 
 }  // namespace uk::vfs

@@ -9,6 +9,7 @@
 // driver's own small mutex for things like access times).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <ctime>
 #include <functional>
@@ -88,6 +89,9 @@ struct StatFs {
     std::uint64_t namemax = 255;
 };
 
+// How setxattr treats an existing name (setxattr(2)'s flags).
+enum class XattrSet { any, create, replace };
+
 class Vnode {
 public:
     virtual ~Vnode() = default;
@@ -129,6 +133,19 @@ public:
 
     // Symbolic links. (shared)
     virtual Result<std::string> readlink() = 0;
+
+    // Extended attributes, by full name ("user.x", "security.selinux",
+    // "system.posix_acl_access"...). A type without them answers ENOTSUP. getxattr: ENODATA
+    // for a name that is not set. (list, get: shared)
+    virtual Result<std::vector<std::string>> listxattr() { return Error::sys(ENOTSUP); }
+    virtual Result<std::vector<std::byte>> getxattr(std::string_view) {
+        return Error::sys(ENOTSUP);
+    }
+    // `how`: XattrSet. EEXIST (create) or ENODATA (replace) when the name's presence is wrong.
+    virtual Result<void> setxattr(std::string_view, std::span<const std::byte>, XattrSet) {
+        return Error::sys(ENOTSUP);
+    }
+    virtual Result<void> removexattr(std::string_view) { return Error::sys(ENOTSUP); }
 };
 
 struct InfoField {

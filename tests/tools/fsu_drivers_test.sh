@@ -142,5 +142,29 @@ rc "tmpfs: populate and read in one shell" 0 $?
 } >"$W/exp"
 same "tmpfs: shell output" "$W/exp" "$W/got"
 
+# ---- extended attributes: ext4 (read; in the inode and in a block) and tmpfs (read-write) ----
+X=$W/xsrc
+mkdir -p "$X/d"
+echo a >"$X/f"
+if setfattr -n user.small -v hello "$X/f" 2>/dev/null; then
+    setfattr -n user.bin -v 0x00ff10 "$X/f"
+    setfattr -n user.big -v "$(head -c 1500 /dev/zero | tr '\0' x)" "$X/f"
+    setfattr -n user.dirattr -v "on a dir" "$X/d"
+    mke2fs -q -F -t ext4 -b 4096 -d "$X" "$W/x.img" 16M >/dev/null 2>&1
+    (cd "$X" && getfattr -d f d) >"$W/exp"
+    "$FSU" getfattr "$W/x.img" -d f d >"$W/got"
+    same "ext4: getfattr -d as the host's getfattr shows the source" "$W/exp" "$W/got"
+    (cd "$X" && getfattr -e hex -n user.bin f) >"$W/exp"
+    "$FSU" getfattr "$W/x.img" -e hex -n user.bin f >"$W/got"
+    same "ext4: getfattr -e hex -n" "$W/exp" "$W/got"
+    printf 'setfattr -n user.k -v "some text" /f\nsetfattr -n user.h -v 0x0102 /f\nsetfattr -x user.small /f\ngetfattr -d /f\n' >"$W/script"
+    { echo "populate $X"; cat "$W/script"; } | "$FSU" shell -t tmpfs - >"$W/got" 2>&1
+    setfattr -n user.k -v "some text" "$X/f" && setfattr -n user.h -v 0x0102 "$X/f" && setfattr -x user.small "$X/f"
+    (cd "$X" && getfattr -d f | sed 's|^# file: f|# file: f|') >"$W/exp"
+    same "tmpfs: setfattr, setfattr -x, then getfattr -d" "$W/exp" "$W/got"
+else
+    echo "note: the host's /tmp holds no user xattrs; xattr checks skipped"
+fi
+
 echo "fsu_drivers_test: $checks checks, $fails failed"
 [ $fails = 0 ]

@@ -111,6 +111,9 @@ int cmd_find(Ctx&, std::vector<std::string>&);
 int cmd_du(Ctx&, std::vector<std::string>&);
 int cmd_df(Ctx&, std::vector<std::string>&);
 int cmd_info(Ctx&, std::vector<std::string>&);  // info.cpp
+// Extended attributes (xattr.cpp).
+int cmd_getfattr(Ctx&, std::vector<std::string>&);
+int cmd_setfattr(Ctx&, std::vector<std::string>&);
 int cmd_cmp(Ctx&, std::vector<std::string>&);
 int cmd_diff(Ctx&, std::vector<std::string>&);
 

@@ -23,6 +23,8 @@ const std::vector<Command> command_table = {
     {"du", cmd_du, false, true, "[-aHhkLPscx] [-d depth] [file ...]"},
     {"df", cmd_df, false, true, "[-hiPk] [--json]"},
     {"info", cmd_info, false, true, "[--json]   the superblock and geometry"},
+    {"getfattr", cmd_getfattr, false, true, "[-dh] [-n name] [-m pattern] [-e en] file ..."},
+    {"setfattr", cmd_setfattr, true, true, "[-h] {-n name [-v value] | -x name} file ..."},
     {"cmp", cmd_cmp, false, true, "[-l|-s] [-I image2 [-T type2]] file1 file2"},
     {"diff", cmd_diff, false, true,
      "[-qru] [-U n] [--no-dereference] [-I image2 [-T type2]] file1 file2"},

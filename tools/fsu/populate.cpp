@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -43,6 +44,7 @@ struct Node {
     std::pair<dev_t, ino_t> source_id{};  // a multiply-linked source file's identity
     bool from_source = false;     // content from the source tree (else from the spec, or empty)
     std::vector<std::byte> data;  // content given by the spec's reader
+    std::vector<std::pair<std::string, std::vector<std::byte>>> xattrs;  // the source's
 };
 
 // Paths ordered component-wise, so that a directory comes right before its entries.
@@ -62,6 +64,38 @@ int open_beneath(int root, const std::string& rel, int flags) {
     how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
     return static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
+}
+
+// The extended attributes of the file or directory `rel` below `root`, in name order.
+bool read_xattrs(Ctx& c, int root, const std::string& rel, Node& n) {
+    const int fd = open_beneath(root, rel, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        c.fail_errno(rel, errno);
+        return false;
+    }
+    std::vector<char> names(1024);
+    ssize_t len;
+    while ((len = flistxattr(fd, names.data(), names.size())) < 0 && errno == ERANGE)
+        names.resize(names.size() * 4);
+    bool ok = len >= 0 || errno == ENOTSUP;
+    if (!ok)
+        c.fail_errno(rel, errno);
+    for (ssize_t i = 0; ok && i < len;) {
+        const std::string name(names.data() + i);
+        i += static_cast<ssize_t>(name.size()) + 1;
+        std::vector<std::byte> value(65536);
+        const ssize_t got = fgetxattr(fd, name.c_str(), value.data(), value.size());
+        if (got < 0) {
+            c.fail_errno(rel + ": " + name, errno);
+            ok = false;
+            break;
+        }
+        value.resize(static_cast<std::size_t>(got));
+        n.xattrs.emplace_back(name, std::move(value));
+    }
+    std::sort(n.xattrs.begin(), n.xattrs.end());
+    ::close(fd);
+    return ok;
 }
 
 // Every path under `rel` (a directory below `root`), with its attributes, into `plan`.
@@ -108,6 +142,8 @@ bool plan_source(Ctx& c, int root, const std::string& rel, Plan& plan) {
         } else if (S_ISREG(st.st_mode)) {
             n.from_source = true;
         }
+        if ((S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) && !read_xattrs(c, root, path, n))
+            ok = false;
         if (!S_ISDIR(st.st_mode) && st.st_nlink > 1)
             n.source_id = {st.st_dev, st.st_ino};
         plan["/" + path] = std::move(n);
@@ -279,6 +315,12 @@ bool make_node(Ctx& c, int root, const std::string& base, const std::string& pat
         c.fail(path, r.error());
         return false;
     }
+    // As cp -a: a type that cannot hold the attributes leaves them out without failing.
+    for (const auto& [name, value] : n.xattrs)
+        if (auto o = c.mnt->set_xattr(path, name, value); !o && o.error().errnum() != ENOTSUP) {
+            c.fail(path + ": " + name, o.error());
+            return false;
+        }
     if (auto o = c.mnt->chown(path, n.uid, n.gid, uk::Follow::no); !o) {
         c.fail(path, o.error());
         return false;
@@ -420,7 +462,8 @@ int cmd_populate(Ctx& c, std::vector<std::string>& args) {
 const char* const populate_usage =
     "[-F specfile] [-u user] [-g group] [-m filemode] [-M dirmode] SOURCE_DIR [target]\n"
     "           copy a host tree into the image (at target, default /) as makefs does:\n"
-    "           owners, modes, times, hard links, symlinks, devices and FIFOs kept, or set by\n"
+    "           owners, modes, times, hard links, symlinks, devices, FIFOs and extended\n"
+    "           attributes (where the type holds them) kept, or owners and modes set by\n"
     "           -u/-g/-m/-M or an mtree(5) spec (-F), whose entries may add paths the source\n"
     "           lacks; entries in a fixed order; times clamped to SOURCE_DATE_EPOCH.";
 

@@ -42,7 +42,13 @@ public:
     const InodeData& inode() const { return m_inode; }
     InodeData& inode() { return m_inode; }
 
+    // xattr.cpp: reading extended attributes (writing them is not supported yet: ENOTSUP).
+    Result<std::vector<std::string>> listxattr() override;
+    Result<std::vector<std::byte>> getxattr(std::string_view name) override;
+
 private:
+    template <class Visit>
+    Result<void> walk_xattrs(Visit&& visit);
     Result<InodeNo> make_node(std::string_view name, const vfs::NewNode& spec,
                               std::string_view target);
     Result<void> store();

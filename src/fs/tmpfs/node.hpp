@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ukfs/netbsd.h>
 
@@ -151,6 +152,7 @@ public:
     FileData file;       // VType::reg
     DirData dir;         // VType::dir
     std::string target;  // VType::lnk
+    std::map<std::string, std::vector<std::byte>, std::less<>> xattrs;
 
     timespec atime() const;
     void set_atime(timespec t);

@@ -39,6 +39,12 @@ public:
     Result<std::size_t> write(std::uint64_t offset, std::span<const std::byte> src) override;
 
     Result<std::string> readlink() override;
+    // xattr.cpp
+    Result<std::vector<std::string>> listxattr() override;
+    Result<std::vector<std::byte>> getxattr(std::string_view name) override;
+    Result<void> setxattr(std::string_view name, std::span<const std::byte> value,
+                          vfs::XattrSet how) override;
+    Result<void> removexattr(std::string_view name) override;
 
 private:
     // The node behind another vnode of this mount; EXDEV for a vnode of another mount.

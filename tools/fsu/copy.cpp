@@ -17,6 +17,13 @@
 namespace fsu {
 namespace {
 
+// The one buffer file copies go through, kept for the next file: a fresh 128 KiB buffer per
+// file costs a mapping and its page faults each time.
+IoBuffer& copy_buffer() {
+    static thread_local IoBuffer buf(std::size_t{1} << 17);
+    return buf;
+}
+
 struct CpOpts {
     bool recursive = false, preserve = false, devices = false, force = false;
     // With -p/-a, files with several links copied into an image stay linked: (dev, ino) of
@@ -227,7 +234,7 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
     int flags = fcntl(out.get(), F_GETFL);
     if (flags >= 0)
         (void)fcntl(out.get(), F_SETFL, flags & ~O_NONBLOCK);
-    IoBuffer buf(std::size_t{1} << 17);
+    IoBuffer& buf = copy_buffer();
     std::uint64_t off = 0;
     while (true) {
         auto n = in->read(off, buf);
@@ -374,7 +381,7 @@ bool image_write_file(Ctx& c, const std::string& dst, Reader&& read, const std::
         c.fail(dst, f.error());
         return false;
     }
-    IoBuffer buf(std::size_t{1} << 17);
+    IoBuffer& buf = copy_buffer();
     std::uint64_t off = 0;
     while (true) {
         long n = read(buf, off);

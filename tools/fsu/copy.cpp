@@ -18,6 +18,13 @@
 namespace fsu {
 namespace {
 
+// The one buffer file copies go through, kept for the next file: a fresh 128 KiB buffer per
+// file costs a mapping and its page faults each time.
+IoBuffer& copy_buffer() {
+    static thread_local IoBuffer buf(std::size_t{1} << 17);
+    return buf;
+}
+
 struct CpOpts {
     bool recursive = false, preserve = false, devices = false, force = false;
     // With -p/-a, files with several links copied into an image stay linked: (dev, ino) of
@@ -231,7 +238,7 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
     int flags = fcntl(out.get(), F_GETFL);
     if (flags >= 0)
         (void)fcntl(out.get(), F_SETFL, flags & ~O_NONBLOCK);
-    std::vector<std::byte> buf(std::size_t{1} << 17);
+    IoBuffer& buf = copy_buffer();
     std::uint64_t off = 0;
     while (true) {
         auto n = in->read(off, buf);
@@ -383,7 +390,7 @@ bool image_write_file(Ctx& c, const std::string& dst, Reader&& read, const std::
         c.fail(dst, f.error());
         return false;
     }
-    std::vector<std::byte> buf(std::size_t{1} << 17);
+    IoBuffer& buf = copy_buffer();
     std::uint64_t off = 0;
     while (true) {
         long n = read(buf, off);
@@ -493,7 +500,7 @@ void import_node(Ctx& c, const CpOpts& o, int pfd, const std::string& name,
     }
     bool ok = image_write_file(
         c, dst,
-        [&](std::vector<std::byte>& buf, std::uint64_t) -> long {
+        [&](std::span<std::byte> buf, std::uint64_t) -> long {
             while (true) {
                 ssize_t n = ::read(fd.get(), buf.data(), buf.size());
                 if (n >= 0)
@@ -586,7 +593,7 @@ void copy_in_image(Ctx& c, uk::Mount& from, const CpOpts& o, const std::string& 
         }
         bool ok = image_write_file(
             c, dst,
-            [&](std::vector<std::byte>& buf, std::uint64_t off) -> long {
+            [&](std::span<std::byte> buf, std::uint64_t off) -> long {
                 auto n = in->read(off, buf);
                 if (!n)
                     return -n.error().errnum();
@@ -755,7 +762,7 @@ int cmd_write(Ctx& c, std::vector<std::string>& args) {
         if (st)
             off = static_cast<std::uint64_t>(st->st_size);
     }
-    std::vector<std::byte> buf(std::size_t{1} << 16);
+    IoBuffer buf(std::size_t{1} << 16);
     while (true) {
         ssize_t n = ::read(0, buf.data(), buf.size());
         if (n < 0) {

@@ -389,7 +389,7 @@ int cmd_cat(Ctx& c, std::vector<std::string>& args) {
     for (int ch; (ch = g.next()) != -1;)
         if (ch != 'u')
             return 2;
-    std::vector<std::byte> buf(std::size_t{1} << 17);
+    IoBuffer buf(std::size_t{1} << 17);
     for (const std::string& path : g.operands()) {
         auto f = c.mnt->open_file(path, O_RDONLY);
         if (!f) {

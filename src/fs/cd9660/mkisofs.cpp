@@ -27,12 +27,12 @@
 #include <fmt/format.h>
 
 #include "fs/cd9660/format.hpp"
+#include "fs/cd9660/mkisofs_tree.hpp"
 
 namespace uk::cd9660 {
 
+namespace mkiso {
 namespace {
-
-using Bytes = std::vector<std::byte>;
 
 constexpr std::uint64_t max_extent_bytes = 0xFFFFF800;  // 4 GiB - 2 KiB: whole blocks
 constexpr std::size_t max_record = 254;                 // even (9.1.1)
@@ -139,40 +139,6 @@ void put_field(Bytes& b, std::string_view s, std::size_t width, bool ucs2) {
 
 // ---- the tree ----------------------------------------------------------------------------
 
-struct Su {          // the System Use of one record: the part in the record, then CE areas
-    Bytes inline_part;
-    std::vector<Bytes> areas;
-    std::vector<std::uint64_t> area_pos;  // byte offsets in the continuation region
-};
-
-struct Node {
-    std::string name;  // host name
-    std::string path;  // host path
-    Node* parent = nullptr;
-    std::vector<std::unique_ptr<Node>> children;  // by host name
-    mode_t type = 0;                              // S_IF*
-    std::uint32_t mode = 0, uid = 0, gid = 0, nlink = 1;
-    std::uint32_t serial = 0;
-    std::int64_t mtime = 0;
-    std::uint64_t size = 0;
-    dev_t rdev = 0;
-    std::string target;       // symlink
-    Node* owner = nullptr;    // hard links: the node whose extent holds the data
-    std::uint32_t links = 1;  // links found in the tree (the owner's count)
-
-    std::string iso_id, jol_id;
-    std::vector<Node*> iso_children, jol_children;  // record order
-    bool in_joliet = true;
-    Su su, su_dot;  // record in the parent; "." of a directory ("..": the parent's su_dot)
-
-    std::uint32_t iso_lba = 0, iso_size = 0, jol_lba = 0, jol_size = 0;
-    std::uint64_t data_lba = 0;
-    std::uint16_t iso_num = 0, jol_num = 0;  // path table numbers
-
-    bool is_dir() const { return type == S_IFDIR; }
-    bool is_reg() const { return type == S_IFREG; }
-};
-
 Error host_error(int err, std::string_view what, std::string_view path) {
     return Error::sys(err, fmt::format("mkisofs: {} {}: {}", what, path, std::strerror(err)));
 }
@@ -209,8 +175,9 @@ private:
 
     const BuildOptions& m_opt;
     std::unique_ptr<Node> m_root;
-    std::vector<Node*> m_iso_dirs, m_jol_dirs;  // breadth-first: path table order
-    std::vector<Node*> m_files;                 // data order (owners only)
+    std::vector<std::unique_ptr<Node>> m_extra;  // added by relocation
+    std::vector<Node*> m_iso_dirs, m_jol_dirs;   // breadth-first: path table order
+    std::vector<Node*> m_files;                  // data order (owners only)
     std::map<std::pair<dev_t, ino_t>, Node*> m_links;
     std::uint32_t m_next_serial = 1;
     std::int64_t m_newest = 0;
@@ -330,22 +297,10 @@ Result<std::unique_ptr<Node>> Builder::scan(std::string path, std::string name, 
 
 // ---- names and order ---------------------------------------------------------------------
 
-// 9.3: by name, then extension, each compared as if padded with spaces; with d-characters
-// only, that is the plain byte order of the name and then of the extension.
-bool iso_less(const Node* a, const Node* b) {
-    auto split = [](const std::string& id) {
-        const std::size_t semi = id.find(';');
-        const std::string s = id.substr(0, semi);
-        const std::size_t dot = s.find('.');
-        return dot == std::string::npos ? std::make_pair(s, std::string())
-                                        : std::make_pair(s.substr(0, dot), s.substr(dot + 1));
-    };
-    return split(a->iso_id) < split(b->iso_id);
-}
-
 void Builder::name_tree(Node& d) {
     std::set<std::string> iso_taken, jol_taken;
     for (auto& c : d.children) {
+        c->iso_parent = &d;
         c->iso_id = iso_identifier(c->name, c->is_dir(), iso_taken);
         c->in_joliet = c->is_dir() || c->is_reg();
         if (m_opt.joliet && c->in_joliet)
@@ -510,11 +465,30 @@ void attr_entries(const Node& n, std::vector<Bytes>& out) {
 
 std::size_t record_base(std::size_t id_len) { return 33 + id_len + (id_len % 2 == 0 ? 1 : 0); }
 
+// CL and PL: a block number, set when the directories have theirs.
+Bytes link_entry(std::string_view sig, std::uint32_t lba) {
+    Bytes e = entry(sig, 8);
+    both32(e, lba);
+    return e;
+}
+
 void Builder::build_su(Node& n) {
     if (!m_opt.rock_ridge)
         return;
     std::vector<Bytes> rec;
+    if (n.placeholder_for != nullptr) {
+        // CL first, so that it is in the record, where dir_bytes() sets it.
+        const Node& moved = *n.placeholder_for;
+        rec.push_back(link_entry("CL", 0));
+        attr_entries(moved, rec);
+        for (Bytes& e : nm_entries(moved.name))
+            rec.push_back(std::move(e));
+        su_layout(n.su, std::move(rec), max_record - record_base(n.iso_id.size()));
+        return;
+    }
     attr_entries(n, rec);
+    if (n.moved_from != nullptr || n.reloc_dir)
+        rec.push_back(entry("RE", 0));
     for (Bytes& e : nm_entries(n.name))
         rec.push_back(std::move(e));
     if (n.type == S_IFLNK)
@@ -533,6 +507,8 @@ void Builder::build_su(Node& n) {
         dot.push_back(std::move(sp));
     }
     attr_entries(n, dot);
+    if (n.reloc_dir)
+        dot.push_back(entry("RE", 0));
     if (n.parent == nullptr) {
         Bytes er = entry("ER", 4 + rrip_id.size() + rrip_descriptor.size() + rrip_source.size());
         put8(er, static_cast<unsigned>(rrip_id.size()));
@@ -595,7 +571,8 @@ void put_record(Bytes& out, std::string_view id, std::uint32_t lba, std::uint32_
 
 Bytes Builder::dir_bytes(const Node& d, bool joliet) const {
     Bytes out;
-    const Node& up = d.parent != nullptr ? *d.parent : d;
+    const Node* parent = joliet ? d.parent : d.iso_parent;
+    const Node& up = parent != nullptr ? *parent : d;
     const bool rr = m_opt.rock_ridge && !joliet;
     const Bytes none;
     auto lba = [&](const Node& n) { return joliet ? n.jol_lba : n.iso_lba; };
@@ -606,6 +583,8 @@ Bytes Builder::dir_bytes(const Node& d, bool joliet) const {
     if (rr) {
         std::vector<Bytes> es;
         attr_entries(up, es);
+        if (d.moved_from != nullptr)  // where ".." really leads
+            es.push_back(link_entry("PL", d.moved_from->iso_lba));
         for (const Bytes& e : es)
             dotdot.insert(dotdot.end(), e.begin(), e.end());
     }
@@ -614,6 +593,13 @@ Bytes Builder::dir_bytes(const Node& d, bool joliet) const {
     for (const Node* c : joliet ? d.jol_children : d.iso_children) {
         const std::string& id = joliet ? c->jol_id : c->iso_id;
         const Bytes& su = rr ? c->su.inline_part : none;
+        if (c->placeholder_for != nullptr) {  // an empty file whose CL leads to the directory
+            Bytes cl = su;
+            if (cl.size() >= 12)
+                set32(cl, 4, c->placeholder_for->iso_lba);
+            put_record(out, id, 0, 0, c->mtime, 0, cl);
+            continue;
+        }
         if (c->is_dir()) {
             put_record(out, id, lba(*c), size(*c), c->mtime, flag_directory, su);
             continue;
@@ -636,6 +622,8 @@ Bytes Builder::dir_bytes(const Node& d, bool joliet) const {
 
 Result<void> Builder::layout() {
     name_tree(*m_root);
+    if (m_opt.rock_ridge)  // without Rock Ridge nothing could lead to a moved directory
+        relocate_deep(*m_root, m_extra, m_next_serial);
     m_iso_dirs = breadth_first(m_root.get(), false);
     if (m_iso_dirs.size() > max_path_table_dirs)
         return Error::sys(EFBIG, fmt::format("mkisofs: {} directories, more than a path table "
@@ -718,7 +706,8 @@ Bytes Builder::path_table(bool joliet, bool msb) const {
     for (const Node* d : joliet ? m_jol_dirs : m_iso_dirs) {
         const std::string id = d->parent == nullptr ? std::string(1, '\0')
                                                     : (joliet ? d->jol_id : d->iso_id);
-        const Node& up = d->parent != nullptr ? *d->parent : *d;
+        const Node* above = joliet ? d->parent : d->iso_parent;
+        const Node& up = above != nullptr ? *above : *d;
         put8(out, static_cast<unsigned>(id.size()));
         put8(out, 0);
         const std::uint32_t lba = joliet ? d->jol_lba : d->iso_lba;
@@ -965,9 +954,24 @@ Result<void> Builder::run(const std::string& source, const std::string& image) {
 
 }  // namespace
 
+// 9.3: by name, then extension, each compared as if padded with spaces; with d-characters
+// only, that is the plain byte order of the name and then of the extension.
+bool iso_less(const Node* a, const Node* b) {
+    auto split = [](const std::string& id) {
+        const std::size_t semi = id.find(';');
+        const std::string s = id.substr(0, semi);
+        const std::size_t dot = s.find('.');
+        return dot == std::string::npos ? std::make_pair(s, std::string())
+                                        : std::make_pair(s.substr(0, dot), s.substr(dot + 1));
+    };
+    return split(a->iso_id) < split(b->iso_id);
+}
+
+}  // namespace mkiso
+
 Result<void> build_image(const std::string& source_dir, const std::string& image,
                          const BuildOptions& options) {
-    Builder b(options);
+    mkiso::Builder b(options);
     return b.run(source_dir, image);
 }
 

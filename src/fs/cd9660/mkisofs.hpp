@@ -13,7 +13,9 @@
 // - Primary names are ISO 9660 level 2 (d-characters, at most 30 for name and extension,
 //   31 for a directory, ";1" versions), unique within a directory after mangling. Joliet
 //   names are UCS-2 (UTF-16 surrogates for characters beyond it), at most 64 units.
-// - Deep directories are written where they are (no relocation to rr_moved).
+// - With Rock Ridge, directories deeper than ISO 9660's eight levels are moved to "rr_moved"
+//   in the primary tree (RRIP CL, PL and RE, as xorriso -rr_reloc_dir and makefs do); the
+//   Rock Ridge and Joliet views keep the source's shape.
 // - Files of 4 GiB and more are written as multi-extent files (9.1.6 bit 7).
 #pragma once
 

@@ -23,7 +23,8 @@ struct Slot {
 
 Slot slot_at(const Geometry& g, const std::vector<std::uint64_t>& secs, std::uint32_t i) {
     const std::uint64_t byte = std::uint64_t{i} * dirent_size;
-    return {secs[byte >> g.log_sector], static_cast<std::uint32_t>(byte & (g.bytes_per_sector - 1))};
+    return {secs[byte >> g.log_sector],
+            static_cast<std::uint32_t>(byte & (g.bytes_per_sector - 1))};
 }
 
 std::uint32_t slots_in(const Geometry& g, const std::vector<std::uint64_t>& secs) {
@@ -31,15 +32,17 @@ std::uint32_t slots_in(const Geometry& g, const std::vector<std::uint64_t>& secs
 }
 
 bool is_dot_entry(const DirEntryRaw& raw) {
-    return raw.DIR_Name[0] == '.' &&
-           (std::memcmp(raw.DIR_Name, ".          ", 11) == 0 ||
-            std::memcmp(raw.DIR_Name, "..         ", 11) == 0);
+    return raw.DIR_Name[0] == '.' && (std::memcmp(raw.DIR_Name, ".          ", 11) == 0 ||
+                                      std::memcmp(raw.DIR_Name, "..         ", 11) == 0);
 }
 
 // Collects a long name from its entries; valid() once every part arrived in order.
 class LfnState {
 public:
-    void reset() { m_expect = 0; m_count = 0; }
+    void reset() {
+        m_expect = 0;
+        m_count = 0;
+    }
     void add(const LfnEntry& e, std::uint32_t slot) {
         const std::uint8_t ord = e.LDIR_Ord;
         const std::uint32_t seq = ord & 0x1F;
@@ -180,7 +183,8 @@ Result<void> MsdosNode::extend_dir() {
     if (fixed_root())
         return Error::sys(ENOSPC, "msdos: the root directory is full");
     const std::vector<std::uint32_t>* cl = UKFS_TRY(clusters());
-    if ((cl->size() + 1) * std::uint64_t{g.cluster_bytes} > std::uint64_t{max_dir_entries} * dirent_size)
+    if ((cl->size() + 1) * std::uint64_t{g.cluster_bytes} >
+        std::uint64_t{max_dir_entries} * dirent_size)
         return Error::sys(ENOSPC, "msdos: a directory holds at most 65536 entries");
     const std::uint32_t last = cl->empty() ? 0 : cl->back();
     const auto added = UKFS_TRY(m_fs.allocate(last, 1));
@@ -188,7 +192,7 @@ Result<void> MsdosNode::extend_dir() {
         UKFS_TRY(m_fs.cache().get_zeroed(g.cluster_sector(added[0]) + i));
     std::lock_guard guard(m_chain_lock);
     m_chain.push_back(added[0]);
-    return {};
+    return reclaim_chain();
 }
 
 Result<EntryInfo> MsdosNode::add_entry(std::string_view name, DirEntryRaw raw) {
@@ -199,15 +203,16 @@ Result<EntryInfo> MsdosNode::add_entry(std::string_view name, DirEntryRaw raw) {
         taken.emplace(std::begin(e.raw.DIR_Name), std::end(e.raw.DIR_Name));
         return true;
     }));
-    const NamePlan plan = UKFS_TRY(plan_name(name, m_fs.options().shortname,
-                                             [&](const std::uint8_t (&n)[11]) {
-        return taken.count(std::string(std::begin(n), std::end(n))) != 0;
-    }));
+    const NamePlan plan =
+        UKFS_TRY(plan_name(name, m_fs.options().shortname, [&](const std::uint8_t(&n)[11]) {
+            return taken.count(std::string(std::begin(n), std::end(n))) != 0;
+        }));
     std::memcpy(raw.DIR_Name, plan.short_name, 11);
     raw.DIR_NTRes = plan.ntres;
     const std::uint32_t lfn_count =
-        plan.needs_lfn ? static_cast<std::uint32_t>((plan.long_name.size() + lfn_chars - 1) / lfn_chars)
-                       : 0;
+        plan.needs_lfn
+            ? static_cast<std::uint32_t>((plan.long_name.size() + lfn_chars - 1) / lfn_chars)
+            : 0;
     const std::uint32_t need = lfn_count + 1;
 
     for (int attempt = 0; attempt < 2 + static_cast<int>(need); ++attempt) {
@@ -253,8 +258,9 @@ Result<EntryInfo> MsdosNode::add_entry(std::string_view name, DirEntryRaw raw) {
             std::uint8_t bytes[26];
             for (std::uint32_t c = 0; c < lfn_chars; ++c) {
                 const std::size_t at = (seq - 1) * lfn_chars + c;
-                const char16_t u = at < plan.long_name.size() ? plan.long_name[at]
-                                   : at == plan.long_name.size() ? 0 : 0xFFFF;
+                const char16_t u = at < plan.long_name.size()    ? plan.long_name[at]
+                                   : at == plan.long_name.size() ? 0
+                                                                 : 0xFFFF;
                 bytes[2 * c] = static_cast<std::uint8_t>(u & 0xFF);
                 bytes[2 * c + 1] = static_cast<std::uint8_t>(u >> 8);
             }

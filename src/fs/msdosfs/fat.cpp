@@ -1,7 +1,9 @@
 // The File Allocation Table: entry access for FAT12/16/32 (every copy kept identical), checked
 // chain walks, allocation and freeing with an exact free count. Facts: the Microsoft FAT
 // specification 1.03, section 4 (FAT entries, the reserved FAT[0] and FAT[1]).
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -14,12 +16,9 @@ namespace {
 // The byte offset of FAT entry `c` within one FAT copy.
 std::uint64_t entry_offset(const Geometry& g, std::uint32_t c) {
     switch (g.type) {
-    case FatType::fat12:
-        return std::uint64_t{c} + c / 2;
-    case FatType::fat16:
-        return std::uint64_t{c} * 2;
-    case FatType::fat32:
-        break;
+    case FatType::fat12: return std::uint64_t{c} + c / 2;
+    case FatType::fat16: return std::uint64_t{c} * 2;
+    case FatType::fat32: break;
     }
     return std::uint64_t{c} * 4;
 }
@@ -30,8 +29,8 @@ std::uint64_t entry_offset(const Geometry& g, std::uint32_t c) {
 static Result<std::byte*> fat_byte(Msdosfs& fs, std::uint32_t copy, std::uint64_t off,
                                    io::BufRef& ref, bool dirty) {
     const Geometry& g = fs.geometry();
-    const std::uint64_t s = g.reserved_sectors + std::uint64_t{copy} * g.fat_sectors +
-                            (off >> g.log_sector);
+    const std::uint64_t s =
+        g.reserved_sectors + std::uint64_t{copy} * g.fat_sectors + (off >> g.log_sector);
     if (!ref || ref.block() != s)
         ref = UKFS_TRY(fs.sector(s, "FAT"));
     const std::size_t in = static_cast<std::size_t>(off & (g.bytes_per_sector - 1));
@@ -117,10 +116,12 @@ Result<std::vector<std::uint32_t>> Msdosfs::chain(std::uint32_t first, std::stri
             return out;
         if (next == fat_free)
             return Error::corrupt(what, fmt::format("cluster chain reaches free cluster {} "
-                                                    "after {}", next, c));
+                                                    "after {}",
+                                                    next, c));
         if (next == g.bad_cluster())
             return Error::corrupt(what, fmt::format("cluster chain reaches a bad cluster after "
-                                                    "{}", c));
+                                                    "{}",
+                                                    c));
         c = next;
     }
 }
@@ -177,7 +178,7 @@ Result<std::vector<std::uint32_t>> Msdosfs::allocate(std::uint32_t last, std::ui
     while (out.size() < count) {
         if (looked++ > g.cluster_count)
             return Error::corrupt("msdos: FAT", "the free count says more clusters are free "
-                                               "than the FAT has");
+                                                "than the FAT has");
         if (UKFS_TRY(fat_get(c)) == fat_free) {
             // The new cluster ends the chain before the previous one points at it.
             UKFS_TRY(fat_set(c, g.eoc()));
@@ -194,8 +195,75 @@ Result<std::vector<std::uint32_t>> Msdosfs::allocate(std::uint32_t last, std::ui
     return out;
 }
 
+Result<void> Msdosfs::claim_chain(InodeNo owner, std::span<const std::uint32_t> links,
+                                  std::string_view what) {
+    std::optional<Claim> other;
+    {
+        std::lock_guard guard(m_claim_lock);
+        if (auto it = m_claim_of.find(owner); it != m_claim_of.end()) {
+            m_claim_by_end.erase(it->second);
+            m_claim_of.erase(it);
+        }
+        if (links.empty())
+            return {};
+        auto [it, fresh] = m_claim_by_end.try_emplace(links.back(), Claim{owner, links.front()});
+        if (fresh) {
+            m_claim_of.emplace(owner, links.back());
+            return {};
+        }
+        other = it->second;
+        m_crossed.insert(links.back());
+        m_any_crossed = true;
+    }
+    // The first cluster of the other chain that this one holds too: where they meet.
+    std::uint32_t shared = links.back();
+    if (auto theirs = chain(other->first, "msdos: cross-linked chain")) {
+        std::vector<std::uint32_t> mine(links.begin(), links.end());
+        std::sort(mine.begin(), mine.end());
+        for (std::uint32_t c : *theirs)
+            if (std::binary_search(mine.begin(), mine.end(), c)) {
+                shared = c;
+                break;
+            }
+    }
+    std::string whose = "the root directory";
+    if (other->owner != root_ino) {
+        const auto loc = loc_of(other->owner);
+        whose = loc ? fmt::format("the entry at byte {}", *loc) : "a removed entry";
+    }
+    return Error::corrupt(what, fmt::format("cluster chain from {} is cross-linked with the "
+                                            "chain from {} ({}): both hold cluster {}",
+                                            links.front(), other->first, whose, shared));
+}
+
+Result<void> Msdosfs::check_crossed(std::span<const std::uint32_t> links, std::string_view what) {
+    if (!m_any_crossed || links.empty())
+        return {};
+    std::lock_guard guard(m_claim_lock);
+    if (m_crossed.contains(links.back()))
+        return Error::corrupt(what, fmt::format("cluster chain from {} is cross-linked with "
+                                                "another: both end at cluster {}",
+                                                links.front(), links.back()));
+    return {};
+}
+
+void Msdosfs::unclaim_chain(InodeNo owner) {
+    std::lock_guard guard(m_claim_lock);
+    if (auto it = m_claim_of.find(owner); it != m_claim_of.end()) {
+        m_claim_by_end.erase(it->second);
+        m_claim_of.erase(it);
+    }
+}
+
 Result<void> Msdosfs::free_chain(std::uint32_t first) {
     const std::vector<std::uint32_t> clusters = UKFS_TRY(chain(first, "msdos: freed chain"));
+    if (!clusters.empty()) {  // whoever ended there no longer owns those clusters
+        std::lock_guard guard(m_claim_lock);
+        if (auto it = m_claim_by_end.find(clusters.back()); it != m_claim_by_end.end()) {
+            m_claim_of.erase(it->second.owner);
+            m_claim_by_end.erase(it);
+        }
+    }
     for (std::uint32_t c : clusters)
         UKFS_TRY(fat_set(c, fat_free));
     UKFS_TRY(count_free());

@@ -33,10 +33,19 @@ Result<const std::vector<std::uint32_t>*> MsdosNode::clusters() {
                 return Error::corrupt(what(), "directory is longer than 65536 entries");
             if (m_type == VType::dir && m_chain.empty())
                 return Error::corrupt(what(), "directory has no clusters");
+            if (m_tracked)
+                UKFS_TRY(m_fs.claim_chain(m_ino, m_chain, what()));
         }
         m_chain_loaded = true;
     }
+    UKFS_TRY(m_fs.check_crossed(m_chain, what()));
     return &m_chain;
+}
+
+Result<void> MsdosNode::reclaim_chain() {
+    if (!m_tracked || fixed_root())
+        return {};
+    return m_fs.claim_chain(m_ino, m_chain, what());
 }
 
 void MsdosNode::set_first_cluster(std::uint32_t c) {
@@ -56,11 +65,13 @@ Result<void> MsdosNode::store_entry() {
 Result<void> MsdosNode::release() {
     if (!m_unlinked || m_fs.read_only() || first_cluster() == 0)
         return {};
+    UKFS_TRY(clusters());  // a cross-linked chain is never freed
     m_fs.cache().barrier();
     UKFS_TRY(m_fs.free_chain(first_cluster()));
     set_first_cluster(0);
     std::lock_guard guard(m_chain_lock);
     m_chain.clear();
+    m_fs.unclaim_chain(m_ino);
     return {};
 }
 
@@ -116,13 +127,12 @@ Result<void> MsdosNode::grow_chain(std::uint64_t bytes) {
     if (need > g.cluster_count)
         return Error::sys(ENOSPC);
     const std::uint32_t last = cl->empty() ? 0 : cl->back();
-    const auto added =
-        UKFS_TRY(m_fs.allocate(last, static_cast<std::uint32_t>(need - cl->size())));
+    const auto added = UKFS_TRY(m_fs.allocate(last, static_cast<std::uint32_t>(need - cl->size())));
     std::lock_guard guard(m_chain_lock);
     if (m_chain.empty())
         set_first_cluster(added.front());
     m_chain.insert(m_chain.end(), added.begin(), added.end());
-    return {};
+    return reclaim_chain();
 }
 
 Result<void> MsdosNode::write_bytes(std::uint64_t offset, std::span<const std::byte> src) {
@@ -220,7 +230,7 @@ Result<void> MsdosNode::resize(std::uint64_t size) {
     UKFS_TRY(m_fs.free_chain(cut));
     std::lock_guard guard(m_chain_lock);
     m_chain.resize(keep);
-    return {};
+    return reclaim_chain();
 }
 
 }  // namespace uk::msdosfs

@@ -17,6 +17,7 @@
 // cluster list) have their own mutexes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +25,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/result.hpp"
@@ -64,7 +67,7 @@ struct Geometry {
     std::uint32_t active_fat = 0;     // the copy read when not mirrored
     std::uint8_t media = 0xF8;
     std::uint32_t volume_id = 0;
-    std::string label;                // the boot sector's volume label, trimmed
+    std::string label;  // the boot sector's volume label, trimmed
 
     bool valid_cluster(std::uint64_t c) const {
         return c >= first_cluster && c < std::uint64_t{cluster_count} + first_cluster;
@@ -75,9 +78,9 @@ struct Geometry {
     std::uint32_t fat_mask() const {
         return type == FatType::fat12 ? 0xFFF : type == FatType::fat16 ? 0xFFFF : 0x0FFFFFFF;
     }
-    std::uint32_t eoc() const { return fat_mask(); }                  // what we write
-    std::uint32_t eoc_min() const { return fat_mask() & ~7u; }        // >= this: end of chain
-    std::uint32_t bad_cluster() const { return fat_mask() - 8; }      // 0xFF7...
+    std::uint32_t eoc() const { return fat_mask(); }              // what we write
+    std::uint32_t eoc_min() const { return fat_mask() & ~7u; }    // >= this: end of chain
+    std::uint32_t bad_cluster() const { return fat_mask() - 8; }  // 0xFF7...
     std::uint64_t cluster_sector(std::uint32_t c) const {
         return first_data_sector + std::uint64_t{c - first_cluster} * sectors_per_cluster;
     }
@@ -95,9 +98,9 @@ struct Options {
     std::uint32_t gid = 0;
     std::uint32_t mask = 0755;
     std::uint32_t dirmask = 0755;
-    int gmtoff = 0;            // seconds east of UTC that the on-disk times are in
-    bool shortname = false;    // MSDOSFSMNT_SHORTNAME: make 8.3 names only
-    bool nowin95 = false;      // MSDOSFSMNT_NOWIN95: ignore long names entirely
+    int gmtoff = 0;          // seconds east of UTC that the on-disk times are in
+    bool shortname = false;  // MSDOSFSMNT_SHORTNAME: make 8.3 names only
+    bool nowin95 = false;    // MSDOSFSMNT_NOWIN95: ignore long names entirely
 };
 
 // One directory entry as read: the short entry, where it lies, and its name.
@@ -145,6 +148,17 @@ public:
     Result<void> free_chain(std::uint32_t first);
     Result<std::uint32_t> count_free();
 
+    // Cross-links. A FAT entry has one successor, so two chains that share a cluster share
+    // every cluster after it and end at the same one. Each live node's chain is registered
+    // under its last cluster; a second owner for that cluster is a cross-link (EIO naming both
+    // entries and the first shared cluster), and the chain is not registered. One record per
+    // live node, whatever the volume size. `owner` is the node's number.
+    Result<void> claim_chain(InodeNo owner, std::span<const std::uint32_t> chain,
+                             std::string_view what);
+    void unclaim_chain(InodeNo owner);
+    // EIO when `links` ends where a cross-link was found: neither chain is used again.
+    Result<void> check_crossed(std::span<const std::uint32_t> links, std::string_view what);
+
     // Inode numbers (see the header comment).
     InodeNo ino_for(std::uint64_t loc);
     std::optional<std::uint64_t> loc_of(InodeNo ino);
@@ -168,7 +182,7 @@ private:
     std::unique_ptr<io::BufferCache> m_cache;
     Options m_options;
     bool m_read_only;
-    bool m_was_clean = true;       // FAT[1] said clean at mount
+    bool m_was_clean = true;  // FAT[1] said clean at mount
     bool m_dirty_marked = false;
     std::optional<std::uint32_t> m_free;  // exact free count once known
     std::uint32_t m_next_free = first_cluster;
@@ -178,6 +192,16 @@ private:
     std::map<InodeNo, std::uint64_t> m_ino_to_loc;
     InodeNo m_next_synthetic = InodeNo{1} << 60;
     std::mutex m_free_lock;  // guards m_free for statfs under a shared lock
+
+    struct Claim {
+        InodeNo owner;
+        std::uint32_t first;
+    };
+    std::mutex m_claim_lock;  // guards the claim maps and m_crossed
+    std::atomic<bool> m_any_crossed = false;
+    std::unordered_set<std::uint32_t> m_crossed;  // last clusters of cross-linked chains
+    std::unordered_map<std::uint32_t, Claim> m_claim_by_end;  // last cluster -> its chain
+    std::unordered_map<InodeNo, std::uint32_t> m_claim_of;    // owner -> last cluster
 };
 
 Result<std::unique_ptr<vfs::FileSystem>> mount_msdos(const vfs::MountRequest& req);

@@ -37,17 +37,27 @@ std::unique_ptr<MsdosNode> dir_by_cluster(Msdosfs& fs, std::uint32_t cluster) {
     DirEntryRaw raw{};
     raw.DIR_Attr = attr_directory;
     const Geometry& g = fs.geometry();
-    if (cluster == 0 || (g.type == FatType::fat32 && cluster == g.root_cluster))
-        return std::make_unique<MsdosNode>(fs, root_ino, 0, raw);
+    if (cluster == 0 || (g.type == FatType::fat32 && cluster == g.root_cluster)) {
+        auto root = std::make_unique<MsdosNode>(fs, root_ino, 0, raw);
+        root->untracked();
+        return root;
+    }
     raw.DIR_FstClusLO.set(static_cast<std::uint16_t>(cluster & 0xFFFF));
     raw.DIR_FstClusHI.set(static_cast<std::uint16_t>(cluster >> 16));
-    return std::make_unique<MsdosNode>(fs, 0, UINT64_MAX, raw);  // a location no entry has
+    auto node = std::make_unique<MsdosNode>(fs, 0, UINT64_MAX, raw);  // a location no entry has
+    node->untracked();
+    return node;
 }
 
 }  // namespace
 
 MsdosNode::MsdosNode(Msdosfs& fs, InodeNo ino, std::uint64_t loc, const DirEntryRaw& raw)
     : m_fs(fs), m_ino(ino), m_type(type_of(raw)), m_loc(loc), m_raw(raw) {}
+
+MsdosNode::~MsdosNode() {
+    if (m_tracked && m_chain_loaded)
+        m_fs.unclaim_chain(m_ino);
+}
 
 std::uint32_t MsdosNode::first_cluster() const {
     if (is_root())
@@ -88,8 +98,8 @@ Result<vfs::Attr> MsdosNode::getattr() {
     if (!is_root()) {
         a.mtime = m_fs.from_dos(m_raw.DIR_WrtDate.get(), m_raw.DIR_WrtTime.get(), 0);
         a.atime = m_fs.from_dos(m_raw.DIR_LstAccDate.get(), 0, 0);
-        a.birthtime = m_fs.from_dos(m_raw.DIR_CrtDate.get(), m_raw.DIR_CrtTime.get(),
-                                    m_raw.DIR_CrtTimeTenth);
+        a.birthtime =
+            m_fs.from_dos(m_raw.DIR_CrtDate.get(), m_raw.DIR_CrtTime.get(), m_raw.DIR_CrtTimeTenth);
         a.ctime = a.mtime;
         if ((m_raw.DIR_Attr & attr_archive) == 0 && m_type == VType::reg)
             a.flags = SF_ARCHIVED;
@@ -191,7 +201,8 @@ Result<InodeNo> MsdosNode::lookup(std::string_view name) {
         }));
         if (!loc)
             return Error::corrupt(what(), fmt::format("parent directory (cluster {}) has no "
-                                                      "entry in its own parent", parent));
+                                                      "entry in its own parent",
+                                                      parent));
         return m_fs.ino_for(*loc);
     }
     const auto e = UKFS_TRY(find(name));
@@ -283,6 +294,7 @@ Result<void> MsdosNode::remove(std::string_view name, vfs::Vnode& child_node) {
     if (m_fs.read_only())
         return Error::sys(EROFS);
     auto& child = static_cast<MsdosNode&>(child_node);
+    UKFS_TRY(child.clusters());  // a cross-linked node stays as it is
     const auto e = UKFS_TRY(find(name));
     if (!e || e->loc != child.m_loc)
         return Error::sys(ENOENT);
@@ -303,9 +315,8 @@ Result<void> MsdosNode::rmdir(std::string_view name, vfs::Vnode& child_node) {
     return remove(name, child_node);
 }
 
-Result<void> MsdosNode::rename(std::string_view name, vfs::Vnode& child_node,
-                               vfs::Vnode& to_node, std::string_view to_name,
-                               vfs::Vnode* replaced_node) {
+Result<void> MsdosNode::rename(std::string_view name, vfs::Vnode& child_node, vfs::Vnode& to_node,
+                               std::string_view to_name, vfs::Vnode* replaced_node) {
     if (m_fs.read_only())
         return Error::sys(EROFS);
     auto& child = static_cast<MsdosNode&>(child_node);
@@ -315,6 +326,7 @@ Result<void> MsdosNode::rename(std::string_view name, vfs::Vnode& child_node,
         return Error::sys(ENOENT);
     if (replaced_node != nullptr) {
         auto& rep = static_cast<MsdosNode&>(*replaced_node);
+        UKFS_TRY(rep.clusters());
         if (rep.m_type == VType::dir && !UKFS_TRY(rep.is_empty_dir()))
             return Error::sys(ENOTEMPTY);
         const auto re = UKFS_TRY(to.find(to_name));

@@ -21,6 +21,12 @@ class MsdosNode final : public vfs::Vnode {
 public:
     // The root (loc 0, no entry) or the node whose short entry `raw` lies at byte `loc`.
     MsdosNode(Msdosfs& fs, InodeNo ino, std::uint64_t loc, const DirEntryRaw& raw);
+    ~MsdosNode() override;
+    MsdosNode(const MsdosNode&) = delete;
+    MsdosNode& operator=(const MsdosNode&) = delete;
+    // A short-lived node that reads a directory by its cluster alone (for ".."): its chain
+    // is not registered against cross-links, since the directory's own node may hold it.
+    void untracked() { m_tracked = false; }
 
     InodeNo ino() const override { return m_ino; }
     VType type() const override { return m_type; }
@@ -44,9 +50,7 @@ public:
     Result<std::string> readlink() override { return Error::sys(EINVAL); }
 
     bool is_root() const { return m_loc == 0; }
-    bool fixed_root() const {
-        return is_root() && m_fs.geometry().type != FatType::fat32;
-    }
+    bool fixed_root() const { return is_root() && m_fs.geometry().type != FatType::fat32; }
     std::uint32_t first_cluster() const;
     std::uint64_t loc() const { return m_loc; }
     std::string what() const;
@@ -64,7 +68,11 @@ public:
 private:
     friend class Msdosfs;
     // file.cpp
+    // The cluster list, loaded and registered against cross-links (Msdosfs::claim_chain) on
+    // first use; EIO from then on if a cross-link is found at its end.
     Result<const std::vector<std::uint32_t>*> clusters();
+    // After a change to m_chain (m_chain_lock held): register its new end.
+    Result<void> reclaim_chain();
     Result<void> resize(std::uint64_t size);
     Result<void> write_zeros(std::uint64_t from, std::uint64_t to);
     Result<void> write_bytes(std::uint64_t offset, std::span<const std::byte> src);
@@ -85,6 +93,7 @@ private:
     std::uint64_t m_loc;  // byte offset of the short entry; 0: the root
     DirEntryRaw m_raw;
     bool m_unlinked = false;
+    bool m_tracked = true;
     std::mutex m_chain_lock;  // guards m_chain and m_chain_loaded
     bool m_chain_loaded = false;
     std::vector<std::uint32_t> m_chain;

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cstring>
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include <rump/ukfs.h>
@@ -329,6 +330,51 @@ TEST_F(Cd9660, HybridWithPartitionOffset) {
         auto m = Mount::open(dev, ro());
         ASSERT_TRUE(m) << dev << ": " << m.error().describe();
         EXPECT_EQ(compare_tree(*m, src("plain"), {}), 6u) << dev;
+    }
+}
+
+// A bootable hybrid image as distributions make them (xorriso -isohybrid-mbr with ISOLINUX's
+// MBR template and El Torito boot image; with -partition_offset 16 partition 1 starts 32 KiB
+// in and is an ISO 9660 image by itself): the whole device and its MBR partition 1 both open
+// as cd9660, found without a type.
+TEST_F(Cd9660, IsohybridMbr) {
+    const fs::path mbr = "/usr/lib/ISOLINUX/isohdpfx.bin";
+    const fs::path loader = "/usr/lib/ISOLINUX/isolinux.bin";
+    if (!fs::exists(mbr) || !fs::exists(loader))
+        GTEST_SKIP() << "isolinux is not installed (no " << mbr << ")";
+    const fs::path tree = work.path() / "boot";
+    fs::create_directories(tree / "isolinux");
+    fs::create_directories(tree / "docs");
+    fs::copy_file(loader, tree / "isolinux" / "isolinux.bin");
+    const auto readme = pattern(5000, 77);
+    write_file(tree / "docs" / "readme.txt", readme);
+    for (const std::string& offset : {std::string(), std::string("-partition_offset 16 ")}) {
+        SCOPED_TRACE(offset.empty() ? "partition at 0" : "partition_offset 16");
+        const fs::path img = work.path() / "hybrid.iso";
+        fs::remove(img);
+        make(xorriso_mkisofs("-R -J -isohybrid-mbr " + mbr.string() + " " + offset +
+                                 "-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot "
+                                 "-boot-load-size 4 -boot-info-table",
+                             tree, img));
+        const auto head = read_host(img);
+        ASSERT_GT(head.size(), 512u);
+        EXPECT_EQ(head[510], std::byte{0x55});
+        EXPECT_EQ(head[511], std::byte{0xAA});
+        for (const std::string& dev : {img.string(), img.string() + "%MBR:1%"}) {
+            auto m = Mount::open(dev, ro());
+            ASSERT_TRUE(m) << dev << ": " << m.error().describe();
+            EXPECT_EQ(m->type(), "cd9660") << dev;
+            auto data = m->read_file("/docs/readme.txt");
+            ASSERT_TRUE(data) << dev << ": " << data.error().describe();
+            EXPECT_TRUE(*data == readme) << dev;
+            auto names = m->list("/isolinux");
+            ASSERT_TRUE(names) << dev << ": " << names.error().describe();
+            std::set<std::string> got;
+            for (const auto& e : *names)
+                if (e.name != "." && e.name != "..")
+                    got.insert(e.name);
+            EXPECT_EQ(got, (std::set<std::string>{"boot.cat", "isolinux.bin"})) << dev;
+        }
     }
 }
 

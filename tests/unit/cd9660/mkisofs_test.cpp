@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -236,11 +237,37 @@ std::string perms(mode_t m) {
     return s;
 }
 
+// isoinfo -R does not follow CL: a relocated directory shows as an entry in its place and
+// as /rr_moved/NAME. Put what lies under /rr_moved/NAME back under the one other NAME (the
+// trees here have a name once among the deep ones) and drop /rr_moved itself.
+std::map<std::string, std::string> undo_relocation(std::map<std::string, std::string> rr) {
+    const std::string moved = "/rr_moved";
+    std::map<std::string, std::string> out;
+    for (auto& [p, v] : rr) {
+        if (p == moved)
+            continue;
+        if (p.rfind(moved + "/", 0) != 0) {
+            out.emplace(p, v);
+            continue;
+        }
+        const std::string rest = p.substr(moved.size());  // "/NAME/..."
+        const std::string name = rest.substr(0, rest.find('/', 1));
+        std::string home;
+        for (auto& [q, w] : rr)
+            if (q.rfind(moved + "/", 0) != 0 && q.size() > name.size() &&
+                q.compare(q.size() - name.size(), name.size(), name) == 0)
+                home = q.substr(0, q.size() - name.size());
+        EXPECT_FALSE(home.empty()) << p;
+        out[home + rest] = v;
+    }
+    return out;
+}
+
 TEST_F(MkIsofs, IsoinfoAgrees) {
     need("isoinfo");
     auto want = host_listing(src(), true);
     std::map<std::string, long> extents;
-    auto rr = isoinfo_listing(img(), "-R", true, &extents);
+    auto rr = undo_relocation(isoinfo_listing(img(), "-R", true, &extents));
     // Hard links share one extent.
     EXPECT_EQ(extents["/hello.txt"], extents["/sub/hard"]);
     EXPECT_NE(extents["/hello.txt"], extents["/multi"]);
@@ -388,6 +415,115 @@ TEST_F(MkIsofs, Deterministic) {
               "2017071402400000");
 }
 
+// isoinfo's view of one tree (it does not follow CL): for every "Directory listing of" the
+// directory and each entry's name and type, sorted, so that two images can be compared.
+std::vector<std::string> isoinfo_shape(const fs::path& image, const char* tree) {
+    std::vector<std::string> out;
+    const auto [text, rc] = capture("isoinfo " + std::string(tree) + " -l -i " + image.string());
+    EXPECT_EQ(rc, 0);
+    std::string dir;
+    for (const std::string& l : lines(text)) {
+        if (l.rfind("Directory listing of ", 0) == 0) {
+            dir = l.substr(21);
+            out.push_back(dir);
+            continue;
+        }
+        const std::size_t close = l.find("]  ");
+        if (l.size() < 10 || close == std::string::npos)
+            continue;
+        std::string name = l.substr(close + 3);
+        while (!name.empty() && name.back() == ' ')
+            name.pop_back();
+        if (name != "." && name != "..")
+            out.push_back(dir + name + " " + l[0]);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Directories deeper than ISO 9660's eight levels move to rr_moved (RRIP CL, PL, RE), as
+// xorriso -rr_reloc_dir does: twice along a 16-deep chain, and two moved directories with
+// the same name. Every reader sees the source's paths; isoinfo, which does not follow CL,
+// sees what it sees in xorriso's image of the same tree; the primary tree keeps to 8 levels.
+TEST_F(MkIsofs, DeepDirectoriesRelocated) {
+    const fs::path deep = work.path() / "deep";
+    fs::path p = deep;
+    for (int i = 1; i <= 16; ++i) {
+        p /= "l" + std::to_string(i);
+        fs::create_directories(p);
+        write_file(p / ("f" + std::to_string(i) + ".txt"), pattern(100 + i, 40 + i));
+    }
+    for (const char* top : {"p1", "p2"}) {
+        const fs::path same = deep / top / "q" / "r" / "s" / "t" / "u" / "v" / "same";
+        fs::create_directories(same / "below");
+        write_file(same / (std::string("in-") + top), pattern(7, 60));
+    }
+    fs::create_symlink("../../l1", deep / "p1" / "q" / "up");
+    IsoOptions o;
+    o.volume_id = "deep";
+    const fs::path image = work.path() / "deep.iso";
+    ASSERT_TRUE(make_iso(deep.string(), image.string(), o));
+    const fs::path again = work.path() / "deep2.iso";
+    ASSERT_TRUE(make_iso(deep.string(), again.string(), o));
+    EXPECT_EQ(digest(again), digest(image));
+
+    const std::string bottom = "/l1/l2/l3/l4/l5/l6/l7/l8/l9/l10/l11/l12/l13/l14/l15/l16";
+    {
+        auto m = Mount::open(image.string(), ro());
+        ASSERT_TRUE(m) << m.error().describe();
+        EXPECT_GE(compare_tree(*m, deep, {}), 50u);
+        auto f = m->read_file(bottom + "/f16.txt");
+        ASSERT_TRUE(f) << f.error().describe();
+        EXPECT_EQ(*f, pattern(116, 56));
+        auto a = m->stat(bottom);
+        auto b = m->stat(bottom + "/../l16");
+        ASSERT_TRUE(a && b);
+        EXPECT_EQ(a->st_ino, b->st_ino);  // ".." of a moved directory leads back (PL)
+    }
+    if (have_tool("xorriso")) {
+        const auto [text, rc] = capture("xorriso -indev " + image.string() + " -find /");
+        ASSERT_EQ(rc, 0);
+        std::set<std::string> got;
+        for (const std::string& l : lines(text))
+            if (l.size() > 3 && l.front() == '\'' && l != "'/'")
+                got.insert(l.substr(1, l.size() - 2));
+        std::set<std::string> want;
+        for (auto& e : fs::recursive_directory_iterator(deep))
+            want.insert("/" + e.path().lexically_relative(deep).string());
+        EXPECT_EQ(got, want);
+        EXPECT_TRUE(got.count(bottom + "/f16.txt"));
+        const auto [cm, rc2] =
+            capture("xorriso -abort_on FAILURE -indev " + image.string() + " -check_media -- 2>&1");
+        EXPECT_EQ(rc2, 0);
+        EXPECT_NE(cm.find("+ good"), std::string::npos) << cm;
+        EXPECT_EQ(cm.find("FAILURE"), std::string::npos) << cm;
+        EXPECT_EQ(cm.find("SORRY"), std::string::npos) << cm;
+    }
+    if (have_tool("isoinfo")) {
+        // The primary tree: at most 8 levels, so no listing below /A/B/C/D/E/F/G/.
+        std::size_t deepest = 0;
+        for (const std::string& l : isoinfo_shape(image, ""))
+            if (l.back() == '/')
+                deepest = std::max<std::size_t>(
+                    deepest, static_cast<std::size_t>(std::count(l.begin(), l.end(), '/')));
+        EXPECT_LE(deepest, 8u);  // "/" and 7 names
+        EXPECT_GE(deepest, 5u);
+        const auto ours = isoinfo_shape(image, "-R");
+        EXPECT_NE(std::find(ours.begin(), ours.end(), "/rr_moved/l8/"), ours.end());
+        EXPECT_NE(std::find(ours.begin(), ours.end(), "/rr_moved/l14/"), ours.end());
+        if (have_tool("xorriso")) {
+            const fs::path ref = work.path() / "ref.iso";
+            ASSERT_EQ(run("xorriso -as mkisofs -R -rr_reloc_dir rr_moved -o " + ref.string() + " " +
+                          deep.string()),
+                      0);
+            EXPECT_EQ(ours, isoinfo_shape(ref, "-R"));
+        }
+        // Joliet keeps the source's shape.
+        const auto jol = isoinfo_shape(image, "-J");
+        EXPECT_NE(std::find(jol.begin(), jol.end(), bottom + "/"), jol.end());
+    }
+}
+
 // (f) The descriptors parse and every block reads.
 TEST_F(MkIsofs, CheckersClean) {
     need("isoinfo");
@@ -452,7 +588,8 @@ TEST_F(MkIsofs, PathTables) {
             off += 8 + len + (len % 2);
         }
         EXPECT_EQ(off, size);
-        EXPECT_EQ(lbas.size(), dirs);
+        // The tree is 13 levels deep: the primary tree has rr_moved besides.
+        EXPECT_EQ(lbas.size(), vd == 16 * 2048 ? dirs + 1 : dirs);
     }
 }
 

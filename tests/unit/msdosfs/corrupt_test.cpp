@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <functional>
+#include <utility>
+
+#include <fmt/format.h>
 
 #include "support.hpp"
 
@@ -30,6 +33,7 @@ protected:
         m_g = f.geometry();
         m_file_entry = (*m)->stat("/a.bin", vfs::Follow::no)->ino;
         m_dir_entry = (*m)->stat("/d", vfs::Follow::no)->ino;
+        m_inner_entry = (*m)->stat("/d/inner.txt", vfs::Follow::no)->ino;
         m_file_cluster = read16(m_file_entry + 26);
         ASSERT_TRUE((*m)->unmount(false));
     }
@@ -40,6 +44,13 @@ protected:
         EXPECT_EQ(::pread(fd, b, 2, static_cast<off_t>(off)), 2);
         ::close(fd);
         return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
+    }
+    std::string region(std::uint64_t off, std::uint64_t len) {
+        std::string out(len, '\0');
+        const int fd = ::open(m_img.c_str(), O_RDONLY);
+        EXPECT_EQ(::pread(fd, out.data(), len, static_cast<off_t>(off)), static_cast<ssize_t>(len));
+        ::close(fd);
+        return out;
     }
     void patch(std::uint64_t off, std::vector<std::uint8_t> bytes) {
         const int fd = ::open(m_img.c_str(), O_WRONLY);
@@ -54,7 +65,9 @@ protected:
     void set_fat(std::uint32_t c, std::uint16_t v) {
         for (std::uint32_t k = 0; k < m_g.num_fats; ++k)
             patch16((m_g.reserved_sectors + std::uint64_t{k} * m_g.fat_sectors) *
-                            m_g.bytes_per_sector + 2ull * c, v);
+                            m_g.bytes_per_sector +
+                        2ull * c,
+                    v);
     }
     // Mount (expecting success) and run `op`, which must fail with `err`; the image must not
     // change.
@@ -87,7 +100,7 @@ protected:
     TempDir m_work;
     fs::path m_img;
     Geometry m_g;
-    std::uint64_t m_file_entry = 0, m_dir_entry = 0;
+    std::uint64_t m_file_entry = 0, m_dir_entry = 0, m_inner_entry = 0;
     std::uint16_t m_file_cluster = 0;
 };
 
@@ -163,6 +176,90 @@ TEST_F(Corrupt, ReadWriteMountOfCorruptChainFailsCleanly) {
     ASSERT_FALSE(w);
     EXPECT_EQ(w.error().errnum(), EIO);
     ASSERT_TRUE((*m)->unmount(false));
+}
+
+// Two files whose entries start at the same cluster: whichever is walked second while the
+// first is live is refused, naming the cross-link, in either order.
+TEST_F(Corrupt, CrossLinkedFiles) {
+    patch16(m_inner_entry + 26, m_file_cluster);
+    for (const auto& [first, second] :
+         {std::pair{"/a.bin", "/d/inner.txt"}, std::pair{"/d/inner.txt", "/a.bin"}}) {
+        const std::string before = file_digest(m_img);
+        auto m = mount_image(m_img, true);
+        ASSERT_TRUE(m) << m.error().describe();
+        auto fd = (*m)->open(first, O_RDONLY);
+        ASSERT_TRUE(fd) << fd.error().describe();
+        std::vector<std::byte> buf(100);
+        ASSERT_TRUE((*m)->read_fd(*fd, 0, buf));
+        auto r = read_file(**m, second);
+        ASSERT_FALSE(r) << second;
+        EXPECT_EQ(r.error().errnum(), EIO);
+        EXPECT_NE(r.error().describe().find("cross-linked"), std::string::npos)
+            << r.error().describe();
+        EXPECT_NE(r.error().describe().find(fmt::format("cluster {}", m_file_cluster)),
+                  std::string::npos)
+            << r.error().describe();
+        // The first file is a victim too: once the cross-link is known, it is refused.
+        auto again = (*m)->read_fd(*fd, 0, buf);
+        ASSERT_FALSE(again);
+        EXPECT_EQ(again.error().errnum(), EIO);
+        ASSERT_TRUE((*m)->close(*fd));
+        ASSERT_TRUE((*m)->unmount(false));
+        EXPECT_EQ(file_digest(m_img), before);
+    }
+}
+
+// A cross-link met read-write: no write, truncation, removal or rename goes through it, and
+// the image comes out as it went in.
+TEST_F(Corrupt, CrossLinkedFilesReadWrite) {
+    patch16(m_inner_entry + 26, m_file_cluster);
+    // The FATs, and the data area from the first cluster on (the fixed root, where /new is
+    // created and removed, lies between them).
+    const std::uint64_t bps = m_g.bytes_per_sector;
+    const std::uint64_t fats = m_g.reserved_sectors * bps;
+    const std::uint64_t fats_len = std::uint64_t{m_g.num_fats} * m_g.fat_sectors * bps;
+    const std::uint64_t data_at = m_g.first_data_sector * bps;
+    const std::uint64_t data_len = fs::file_size(m_img) - data_at;
+    const std::string fat_before = region(fats, fats_len);
+    const std::string data_before = region(data_at, data_len);
+    auto m = mount_image(m_img, false);
+    ASSERT_TRUE(m) << m.error().describe();
+    auto fd = (*m)->open("/a.bin", O_RDONLY);
+    ASSERT_TRUE(fd) << fd.error().describe();
+    std::vector<std::byte> buf(100);
+    ASSERT_TRUE((*m)->read_fd(*fd, 0, buf));
+    const std::vector<std::byte> data(3000, std::byte{0x5A});
+    auto w = (*m)->write("/d/inner.txt", 0, data);
+    ASSERT_FALSE(w);
+    EXPECT_EQ(w.error().errnum(), EIO);
+    auto grow = (*m)->write("/d/inner.txt", 9000, data);
+    ASSERT_FALSE(grow);
+    EXPECT_EQ(grow.error().errnum(), EIO);
+    auto t = (*m)->truncate("/d/inner.txt", 0);
+    ASSERT_FALSE(t);
+    EXPECT_EQ(t.error().errnum(), EIO);
+    auto rm = (*m)->remove("/d/inner.txt");
+    ASSERT_FALSE(rm);
+    EXPECT_EQ(rm.error().errnum(), EIO);
+    auto rmA = (*m)->remove("/a.bin");
+    ASSERT_FALSE(rmA);
+    EXPECT_EQ(rmA.error().errnum(), EIO);
+    ASSERT_TRUE((*m)->create("/new", 0644, true));
+    auto over = (*m)->rename("/new", "/d/inner.txt");
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().errnum(), EIO);
+    ASSERT_TRUE((*m)->remove("/new"));
+    ASSERT_TRUE((*m)->close(*fd));
+    ASSERT_TRUE((*m)->unmount(false));
+    EXPECT_EQ(region(fats, fats_len), fat_before);
+    EXPECT_EQ(region(data_at, data_len), data_before);
+    auto again = mount_image(m_img, true);
+    ASSERT_TRUE(again) << again.error().describe();
+    std::vector<std::byte> whole(5000);
+    auto n = (*again)->read("/a.bin", 0, whole);
+    ASSERT_TRUE(n) << n.error().describe();
+    EXPECT_EQ(whole, pattern(5000, 1));
+    ASSERT_TRUE((*again)->unmount(false));
 }
 
 }  // namespace

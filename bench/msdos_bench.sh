@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# msdos_bench.sh FSU: the msdos driver through `fsu` against mtools, in the same run, on a
+# tmpfs. Three jobs, each timed RUNS times (median wall time):
+#   copy in   FILES small files into a fresh FAT32 image: `fsu cp -R host:` vs `mcopy -s`
+#   extract   that tree back to the host: `fsu ecp -R` vs `mcopy -s`
+#   read      one SIZE_MB file: `fsu cat` vs `mcopy` to a file vs `cat` of the raw image
+#             bytes (the limit: what reading the image costs with no file system at all)
+# and print the ratios (ours / theirs). Not part of CI; no result is judged. Use a Release
+# build of fsu (cmake --preset release && cmake --build build/release --target fsu).
+#
+# Environment: FILES [20000], SMALL_MAX [4096] (bytes, the largest small file), SIZE_MB
+# [1024], RUNS [3], BENCH_DIR [a new dir in /dev/shm], CORPUS [/work/shared/bench/corpus.sh
+# or ../shared/bench/corpus.sh]. A quick run: FILES=2000 SIZE_MB=128 RUNS=1.
+set -euo pipefail
+
+FSU=${1:?usage: msdos_bench.sh path/to/fsu}
+FSU=$(realpath "$FSU")
+RUNS=${RUNS:-3}
+FILES=${FILES:-20000}
+SMALL_MAX=${SMALL_MAX:-4096}
+SIZE_MB=${SIZE_MB:-1024}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CORPUS=${CORPUS:-}
+for c in "$CORPUS" /work/shared/bench/corpus.sh "$HERE/../../shared/bench/corpus.sh"; do
+  if [[ -n "$c" && -f "$c" ]]; then CORPUS=$c; break; fi
+done
+[[ -f "$CORPUS" ]] || { echo "corpus.sh not found (set CORPUS)" >&2; exit 2; }
+for t in mcopy mkfs.fat; do
+  command -v "$t" >/dev/null || { echo "$t is not installed" >&2; exit 2; }
+done
+export MTOOLS_SKIP_CHECK=1 MTOOLS_NO_VFAT=0
+
+DIR=${BENCH_DIR:-$(mktemp -d /dev/shm/ukfs-msdos-bench.XXXXXX)}
+trap 'rm -rf "$DIR"' EXIT
+# FAT holds neither symbolic nor hard links: the corpus is made without them.
+CORPUS_DIR="$DIR/corpus" PARTS="small large" SMALL_FILES=$FILES SMALL_MAX=$SMALL_MAX \
+  SMALL_SYMLINKS=0 SMALL_HARDLINKS=0 LARGE_SIZE=$((SIZE_MB << 20)) bash "$CORPUS" >/dev/null
+SRC="$DIR/corpus/small"
+BIG="$DIR/corpus/large/large.bin"
+[[ -d "$SRC" && -f "$BIG" ]] || { echo "the corpus has no small/ or large/large.bin" >&2; exit 2; }
+
+# Wall time of one command in seconds (nanosecond clock); the command must succeed.
+timeit() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>"$DIR/err" || { echo "failed: $*" >&2; cat "$DIR/err" >&2; exit 1; }
+  t1=$(date +%s%N)
+  echo "$t0 $t1" | awk '{printf "%.3f\n", ($2 - $1) / 1e9}'
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ratio() { echo "$1 $2" | awk '{printf "%.2f", ($2 > 0 ? $1 / $2 : 0)}'; }
+
+# A fresh FAT32 image big enough for the tree (4 KiB clusters) or the large file, and of at
+# least 65525 clusters (320 MiB): tools that go by the cluster count (mtools) see FAT32.
+at_least() { echo $(( $1 > 327680 ? $1 : 327680 )); }
+small_kib=$(at_least $(( FILES * (SMALL_MAX / 4096 + 2) * 4 + 65536 )))
+big_kib=$(at_least $(( (SIZE_MB << 10) + 65536 )))
+fresh() { rm -f "$1"; mkfs.fat -F 32 -S 512 -s 8 -C "$1" "$2" >/dev/null; }
+
+cp_ours=() cp_ref=() ex_ours=() ex_ref=() rd_ours=() rd_mcopy=() rd_cat=()
+for ((i = 0; i < RUNS; i++)); do
+  fresh "$DIR/ours.img" "$small_kib"
+  fresh "$DIR/ref.img" "$small_kib"
+  cp_ours+=("$(timeit "$FSU" cp "$DIR/ours.img" -R "host:$SRC" /)")
+  cp_ref+=("$(timeit mcopy -s -Q -i "$DIR/ref.img" "$SRC" ::/)")
+  rm -rf "$DIR/x-ours" "$DIR/x-ref"
+  mkdir "$DIR/x-ours" "$DIR/x-ref"
+  ex_ours+=("$(timeit "$FSU" ecp "$DIR/ref.img" -R /small "$DIR/x-ours")")
+  ex_ref+=("$(timeit mcopy -s -Q -i "$DIR/ref.img" ::/small "$DIR/x-ref")")
+done
+# Each side's copy-in holds the tree; each side's extraction gives it back.
+diff -r "$SRC" "$DIR/x-ours/small" >/dev/null || { echo "fsu ecp: the tree differs" >&2; exit 1; }
+diff -r "$SRC" "$DIR/x-ref/small" >/dev/null || { echo "mcopy -s: the tree differs" >&2; exit 1; }
+rm -rf "$DIR/x-ours" "$DIR/x-ref"
+mkdir "$DIR/x-ours"
+"$FSU" ecp "$DIR/ours.img" -R /small "$DIR/x-ours" >/dev/null
+diff -r "$SRC" "$DIR/x-ours/small" >/dev/null || { echo "fsu cp: the tree differs" >&2; exit 1; }
+rm -rf "$DIR/x-ours" "$DIR/ours.img"
+
+fresh "$DIR/big.img" "$big_kib"
+mcopy -Q -i "$DIR/big.img" "$BIG" ::/large.bin
+for ((i = 0; i < RUNS; i++)); do
+  rd_ours+=("$(timeit "$FSU" cat "$DIR/big.img" /large.bin)")
+  rm -f "$DIR/big.out"
+  rd_mcopy+=("$(timeit mcopy -n -i "$DIR/big.img" ::/large.bin "$DIR/big.out")")
+  rd_cat+=("$(timeit cat "$DIR/big.img")")
+done
+cmp -s "$BIG" "$DIR/big.out" || { echo "mcopy: the large file differs" >&2; exit 1; }
+cmp -s "$BIG" <("$FSU" cat "$DIR/big.img" /large.bin) || { echo "fsu cat: the large file differs" >&2; exit 1; }
+
+m() { printf '%s\n' "$@" | median; }
+a=$(m "${cp_ours[@]}") b=$(m "${cp_ref[@]}")
+c=$(m "${ex_ours[@]}") d=$(m "${ex_ref[@]}")
+e=$(m "${rd_ours[@]}") f=$(m "${rd_mcopy[@]}") g=$(m "${rd_cat[@]}")
+echo "corpus: $FILES files (0 to $SMALL_MAX bytes) in $(find "$SRC" -type d | wc -l) directories;" \
+     "large file $SIZE_MB MiB; FAT32, 4 KiB clusters; median of $RUNS runs"
+printf '%-34s %9ss  %-14s %9ss  ratio %s\n' \
+  "copy in:  fsu cp -R host:" "$a" "mcopy -s" "$b" "$(ratio "$a" "$b")" \
+  "extract:  fsu ecp -R" "$c" "mcopy -s" "$d" "$(ratio "$c" "$d")" \
+  "read:     fsu cat" "$e" "mcopy" "$f" "$(ratio "$e" "$f")" \
+  "read:     fsu cat" "$e" "cat image" "$g" "$(ratio "$e" "$g")"

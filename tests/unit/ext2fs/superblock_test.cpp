@@ -90,9 +90,8 @@ const Row rows[] = {
      "s_inodes_per_group 0"},
     {"inodes_count", [](Superblock& s) { s.s_inodes_count.set(s.s_inodes_count.get() + 1); },
      EINVAL, "s_inodes_count"},
-    {"first_data_block",
-     [](Superblock& s) { s.s_first_data_block.set(s.s_blocks_count_lo.get()); }, EINVAL,
-     "s_first_data_block"},
+    {"first_data_block", [](Superblock& s) { s.s_first_data_block.set(s.s_blocks_count_lo.get()); },
+     EINVAL, "s_first_data_block"},
     {"desc_size", [](Superblock& s) { s.s_desc_size.set(48); }, EINVAL, "s_desc_size 48"},
     {"reserved_gdt", [](Superblock& s) { s.s_reserved_gdt_blocks.set(5000); }, EINVAL,
      "s_reserved_gdt_blocks 5000"},
@@ -107,8 +106,7 @@ const Row rows[] = {
      "but the device has"},
     {"groups_overflow", [](Superblock& s) { s.s_blocks_count_hi.set(0xFFFFFFFF); }, EINVAL,
      "s_blocks_count"},
-    {"checksum_type", [](Superblock& s) { s.s_checksum_type = 2; }, EINVAL,
-     "s_checksum_type 2"},
+    {"checksum_type", [](Superblock& s) { s.s_checksum_type = 2; }, EINVAL, "s_checksum_type 2"},
     {"checksum", [](Superblock& s) { s.s_volume_name[0] = 'X'; }, EIO,
      "ext2fs: superblock: checksum mismatch", false},
 };
@@ -158,9 +156,15 @@ TEST_F(SuperblockTest, FeatureGates) {
 
     EXPECT_TRUE(check_features(m_sb, false));
 
-    // What the writer does not keep valid: read-only only, each named.
+    // What the writer does not keep valid: read-only only, each named. A journal needing
+    // recovery is replayed at mount when it is an inode; otherwise it is refused.
     sb = m_sb;
+    sb.s_feature_compat.set(sb.s_feature_compat.get() | compat_has_journal);
+    sb.s_journal_inum.set(8);
     sb.s_feature_incompat.set(sb.s_feature_incompat.get() | incompat_recover);
+    EXPECT_TRUE(check_features(sb, true));
+    EXPECT_TRUE(check_features(sb, false));
+    sb.s_journal_inum.set(0);
     EXPECT_TRUE(check_features(sb, true));
     r = check_features(sb, false);
     ASSERT_FALSE(r);

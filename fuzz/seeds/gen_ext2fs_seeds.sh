@@ -45,7 +45,8 @@ for opts in "ext2" "ext3" "ext4" "ext4 -O ^metadata_csum" "ext4 -O inline_data" 
     n=$((n + 1))
 done
 
-# Images needing recovery: the smallest journal is 1024 blocks, hence the larger images.
+# Images needing recovery: the smallest journal is 1024 blocks, hence the larger images
+# (2200 KiB: the smoke in fuzz/CMakeLists.txt raises -max_len to match).
 if ! command -v debugfs >/dev/null 2>&1 ||
     ! debugfs -R help /dev/null 2>&1 | grep -q journal_write; then
     echo "gen_ext2fs_seeds: no debugfs journal writer; no journal seeds" >&2

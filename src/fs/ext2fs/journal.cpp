@@ -174,6 +174,12 @@ Result<void> Journal::load_super(JournalReplay& out) {
         return Error::corrupt(what, fmt::format("s_maxlen {} is not from 2 to the inode's {} "
                                                 "blocks",
                                                 m_maxlen, inode_blocks));
+    // Each journal block is a block of the file system: a longer journal maps some twice,
+    // which only a hostile image does (and would let the passes revisit blocks).
+    if (m_maxlen > g.blocks_count)
+        return Error::corrupt(what, fmt::format("s_maxlen {} is more than the file system's {} "
+                                                "blocks",
+                                                m_maxlen, g.blocks_count));
     if (m_first == 0 || m_first >= m_maxlen)
         return Error::corrupt(
             what, fmt::format("s_first {} is not from 1 to s_maxlen {}", m_first, m_maxlen));

@@ -6,6 +6,7 @@
 // the recovered files and leave the image's bytes unchanged. Damaged journals: a clear error or
 // the kernel's behaviour (a transaction whose commit fails its checksum is not replayed).
 #include <cstring>
+#include <regex>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -180,6 +181,50 @@ TEST_P(Journal, ReadWriteMountRecoversAsE2fsckDoes) {
     // The replayed blocks hold the logged content; the revoked one does not.
     EXPECT_EQ(std::memcmp(ours.data() + m_free * m_bs, m_data.data(), m_bs), 0);
     EXPECT_NE(std::memcmp(ours.data() + m_revoked * m_bs, m_data.data() + 2 * m_bs, m_bs), 0);
+}
+
+// Renumber the log made by debugfs (which starts at transaction 1) to start at `first`:
+// s_sequence and every header's h_sequence (big-endian at 0x18 and 8). Journals without
+// checksums only.
+void renumber(const fs::path& img, std::uint64_t jsb, std::uint32_t bs, std::uint32_t first) {
+    const std::string log = capture("debugfs -R logdump " + img.string());
+    const std::regex line("sequence ([0-9]+), type [0-9]+ \\([^)]*\\) at block ([0-9]+)");
+    auto put = [&](std::uint64_t at, std::uint32_t v) {
+        const std::uint8_t b[4] = {static_cast<std::uint8_t>(v >> 24),
+                                   static_cast<std::uint8_t>(v >> 16),
+                                   static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+        poke(img, at, b, sizeof b);
+    };
+    put(jsb * bs + 0x18, first);
+    const std::string target = img.string();
+    for (std::sregex_iterator it(log.begin(), log.end(), line), end; it != end; ++it) {
+        const auto seq = static_cast<std::uint32_t>(std::stoul((*it)[1]));
+        const std::uint64_t jblock = std::stoull((*it)[2]);
+        const std::string out = capture(fmt::format("debugfs -R 'bmap <8> {}' {}", jblock, target));
+        put(std::stoull(out) * bs + 8, seq - 1 + first);
+    }
+}
+
+TEST_P(Journal, SequenceNumbersWrapAround) {
+    if (std::string(GetParam().open).find("-c") != std::string::npos)
+        GTEST_SKIP() << "renumbering would break the journal's checksums";
+    make(GetParam());
+    renumber(m_img, journal_block(0), m_bs, 0xffffffffu);  // transactions 0xffffffff, 0, 1
+    ASSERT_NE(capture("debugfs -R logdump " + m_img.string()).find("sequence 1, type 2"),
+              std::string::npos);
+    const fs::path ref = m_dir.path() / "ref";
+    fs::copy_file(m_img, ref);
+    ASSERT_LE(run("e2fsck -fy -E journal_only " + ref.string()), 1);
+    auto m = mount_image(m_img, std::size_t{8} << 20, true);
+    ASSERT_TRUE(m) << m.error().message();
+    ASSERT_TRUE((*m)->unmount(false));
+    const auto ours = read_host_file(m_img);
+    const auto theirs = read_host_file(ref);
+    ASSERT_EQ(ours.size(), theirs.size());
+    for (const std::uint64_t b : {m_a0, m_free, m_revoked, journal_block(0)})
+        EXPECT_EQ(std::memcmp(ours.data() + b * m_bs, theirs.data() + b * m_bs, m_bs), 0)
+            << "block " << b;
+    EXPECT_EQ(std::memcmp(ours.data() + m_free * m_bs, m_data.data(), m_bs), 0);
 }
 
 TEST_P(Journal, UncommittedTransactionIsNotReplayed) {

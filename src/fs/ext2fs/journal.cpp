@@ -336,8 +336,11 @@ Result<void> Journal::replay(std::uint32_t jblock, std::uint32_t seq, std::span<
             crc = crc32c_update(crc, d);
             const bool ok = v3 ? u32_at(b, at + 12) == crc
                                : u16_at(b, at + 4) == static_cast<std::uint16_t>(crc);
-            if (!ok)
-                return {};  // a damaged logged block is skipped, as the kernel does
+            if (!ok)  // the kernel skips such a block, then fails the recovery
+                return Error::corrupt(where(data_at),
+                                      fmt::format("the logged copy of block {} fails its "
+                                                  "checksum (transaction {})",
+                                                  block, seq));
         }
         std::vector<std::byte>& slot = out.blocks[block];
         slot.assign(d.begin(), d.end());

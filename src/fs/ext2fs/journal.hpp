@@ -31,8 +31,10 @@ struct JournalReplay {
 
 // The three passes over the journal in inode `journal_ino` of `fs` (which only reads). EIO
 // naming the structure for a corrupt journal, EINVAL for journal features we do not know. A
-// transaction whose commit block (or descriptor block) fails its checksum ends the log and is
-// not replayed, as the kernel does.
+// transaction whose commit block fails its checksum ends the log and is not replayed, as the
+// kernel does; so does one whose descriptor or revoke block fails its checksum (the kernel
+// then fails the recovery when a valid commit follows). A logged block failing its tag
+// checksum is an error. The v1 whole-transaction crc32 (compat checksum) is not verified.
 Result<JournalReplay> read_journal(Ext2Fs& fs, std::uint32_t journal_ino);
 
 // Reset journal superblock `b` (its block, as read): an empty log whose next transaction is

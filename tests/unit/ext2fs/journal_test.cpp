@@ -297,6 +297,21 @@ TEST_F(JournalDamage, CommitChecksumMismatchDropsTheTransaction) {
     EXPECT_NE(fsck.find("rc=0"), std::string::npos) << fsck;
 }
 
+TEST_F(JournalDamage, LoggedBlockChecksumMismatchIsAClearError) {
+    make(variants[0]);
+    // Journal block 2: the first logged block of transaction 1 (a's new first block).
+    const std::uint8_t junk[1] = {0x5a};
+    poke(m_img, journal_block(2) * m_bs + 100, junk, sizeof junk);
+    const std::string before = file_digest(m_img);
+    for (const bool writable : {false, true}) {
+        auto m = mount_image(m_img, std::size_t{8} << 20, writable);
+        ASSERT_FALSE(m);
+        EXPECT_NE(m.error().message().find("fails its checksum"), std::string::npos)
+            << m.error().message();
+    }
+    EXPECT_EQ(file_digest(m_img), before);
+}
+
 TEST_F(JournalDamage, JournalInodeTooSmallIsAClearError) {
     make(variants[1]);
     // s_maxlen (journal superblock offset 0x10, big-endian) far beyond the inode's blocks.

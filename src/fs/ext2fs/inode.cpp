@@ -150,7 +150,8 @@ struct Slot {
     std::uint32_t offset;
 };
 
-Result<Slot> locate(Ext2Fs& fs, std::uint64_t ino, const std::string& what, bool reserved = false) {
+Result<Slot> locate(Ext2Fs& fs, std::uint64_t ino, const std::string& what,
+                    bool reserved = false) {
     const Geometry& g = fs.geometry();
     if (ino == 0 || ino > g.inodes_count)
         return Error::corrupt(

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "fs/ext2fs/inode.hpp"
+#include "fs/ext2fs/journal.hpp"
 #include "fs/ext2fs/vnode_ops.hpp"
 
 namespace uk::ext2fs {
@@ -66,14 +67,22 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ext2fs(const vfs::MountRequest& r
         return Error::sys(EINVAL, "ext2fs: a device is needed");
     // req.args may point at a struct ext2fs_args (NetBSD's ufs_args: char *fspec); nothing in
     // it concerns us, so it is ignored.
-    io::BlockDevice& dev = *req.device;
-    const Superblock sb = UKFS_TRY(read_superblock(dev));
-    const Geometry g = UKFS_TRY(derive_geometry(sb, dev.size()));
+    std::shared_ptr<io::BlockDevice> device = req.device;
+    Superblock sb = UKFS_TRY(read_superblock(*device));
+    Geometry g = UKFS_TRY(derive_geometry(sb, device->size()));
     UKFS_TRY(check_features(sb, req.read_only()));
+    if (g.has_incompat(incompat_recover)) {
+        // Read-write: the journal is replayed onto the device. Read-only: `device` becomes a
+        // view of the recovered state and nothing is written. Then mount what recovery left.
+        device = UKFS_TRY(recover_journal(device, sb, g, req.read_only()));
+        sb = UKFS_TRY(read_superblock(*device));
+        g = UKFS_TRY(derive_geometry(sb, device->size()));
+        UKFS_TRY(check_features(sb, req.read_only()));
+    }
 
     io::CacheOptions options;
     options.budget_bytes = std::max(req.cache_budget, min_cache_blocks * g.block_size);
-    auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.block_size, options));
+    auto cache = UKFS_TRY(io::BufferCache::create(device, g.block_size, options));
     std::vector<GroupInfo> groups = UKFS_TRY(load_groups(g, *cache));
     auto fs = std::make_unique<Ext2Fs>(g, sb, std::move(cache), std::move(groups),
                                        req.read_only());

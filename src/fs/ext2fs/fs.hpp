@@ -9,10 +9,11 @@
 // Writing: a read-write mount clears s_state's valid bit and writes the superblock before any
 // other write, and sets it again at unmount after everything else is on the device. A crash in
 // between leaves a file system that e2fsck checks in full, never one that claims to be clean.
-// Writes bypass the journal, which must be empty (check_features refuses needs_recovery).
+// Writes bypass the journal, which is empty by then.
 //
-// The journal: a file system that needs recovery (incompat needs_recovery) is read as it is on
-// disk; the journal is not replayed yet, so changes still only in the journal are not seen.
+// The journal: a file system that needs recovery (incompat needs_recovery) has its journal
+// replayed at a read-write mount before anything else; a read-only mount reads through a view
+// of the recovered state and writes nothing (journal.hpp).
 #pragma once
 
 #include <cstdint>

@@ -150,12 +150,13 @@ struct Slot {
     std::uint32_t offset;
 };
 
-Result<Slot> locate(Ext2Fs& fs, std::uint64_t ino, const std::string& what) {
+Result<Slot> locate(Ext2Fs& fs, std::uint64_t ino, const std::string& what,
+                    bool reserved = false) {
     const Geometry& g = fs.geometry();
     if (ino == 0 || ino > g.inodes_count)
         return Error::corrupt(
             "ext2fs", fmt::format("inode {} is out of range (1 to {})", ino, g.inodes_count));
-    if (ino < g.first_ino && ino != root_ino)
+    if (ino < g.first_ino && ino != root_ino && !reserved)
         return Error::corrupt(what, "is reserved for the file system's own use");
     const auto group = static_cast<std::uint32_t>((ino - 1) / g.inodes_per_group);
     const auto index = static_cast<std::uint32_t>((ino - 1) % g.inodes_per_group);
@@ -201,10 +202,10 @@ Result<void> encode_blocks(const Geometry& g, const InodeData& d, Inode& in) {
 
 }  // namespace
 
-Result<InodeData> load_inode(Ext2Fs& fs, std::uint64_t ino) {
+Result<InodeData> load_inode(Ext2Fs& fs, std::uint64_t ino, bool reserved) {
     const Geometry& g = fs.geometry();
     const std::string what = fmt::format("ext2fs: inode {}", ino);
-    const Slot slot = UKFS_TRY(locate(fs, ino, what));
+    const Slot slot = UKFS_TRY(locate(fs, ino, what, reserved));
     io::BufRef buf = UKFS_TRY(fs.block(slot.block, what));
     const ByteView raw =
         UKFS_TRY(ByteView(buf.data(), "ext2fs: inode table").sub(slot.offset, g.inode_size));

@@ -51,7 +51,9 @@ struct InodeData {
 
 // Load inode `ino`: range, group and checksum checks, then decode. EIO naming the inode for
 // anything wrong (a free inode, a bad mode, a checksum mismatch).
-Result<InodeData> load_inode(Ext2Fs& fs, std::uint64_t ino);
+// `reserved`: an inode below s_first_ino may be asked for (the journal's); otherwise that is
+// an error, as no directory entry may name one.
+Result<InodeData> load_inode(Ext2Fs& fs, std::uint64_t ino, bool reserved = false);
 
 // Write `inode`'s fields back into its slot of the inode table (the fields this driver does
 // not model, and the in-inode attributes, stay as they are) and set its checksum.

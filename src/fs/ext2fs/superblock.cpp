@@ -68,7 +68,7 @@ constexpr std::uint32_t incompat_supported =
     incompat_mmp | incompat_flex_bg | incompat_ea_inode | incompat_csum_seed | incompat_largedir |
     incompat_inline_data;
 
-// What the writer keeps valid. Left out: needs_recovery (the journal is not replayed yet),
+// What the writer keeps valid (needs_recovery is recovered at mount, journal.hpp). Left out:
 // mmp (the MMP block would need updating), ea_inode, large_dir, inline_data (inline files and
 // directories are not rewritten yet). Compat features outside this set (fast_commit,
 // orphan_file, ...) are also refused for writing: a writer that ignores them could leave
@@ -314,10 +314,14 @@ Result<void> check_features(const Superblock& sb, bool read_only) {
     if (ro != 0)
         return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} allow read-only mounts only",
                                              ro_compat_names(ro)));
-    if ((sb.s_feature_incompat.get() & incompat_recover) != 0)
-        return Error::sys(EROFS, "ext2fs: the journal needs recovery (needs_recovery), which "
-                                 "the driver does not replay yet: mount read-only or run e2fsck");
-    const std::uint32_t in = sb.s_feature_incompat.get() & ~incompat_writable;
+    const bool internal_journal = (sb.s_feature_compat.get() & compat_has_journal) != 0 &&
+                                  sb.s_journal_inum.get() != 0;
+    if ((sb.s_feature_incompat.get() & incompat_recover) != 0 && !internal_journal)
+        return Error::sys(EROFS, "ext2fs: needs_recovery is set but the journal is not an "
+                                 "inode of this file system (external or missing): mount "
+                                 "read-only or run e2fsck");
+    const std::uint32_t in =
+        sb.s_feature_incompat.get() & ~(incompat_writable | incompat_recover);
     if (in != 0)
         return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} are not supported for "
                                              "writing yet: mount read-only",

@@ -158,9 +158,15 @@ TEST_F(SuperblockTest, FeatureGates) {
 
     EXPECT_TRUE(check_features(m_sb, false));
 
-    // What the writer does not keep valid: read-only only, each named.
+    // What the writer does not keep valid: read-only only, each named. A journal needing
+    // recovery is replayed at mount when it is an inode; otherwise it is refused.
     sb = m_sb;
+    sb.s_feature_compat.set(sb.s_feature_compat.get() | compat_has_journal);
+    sb.s_journal_inum.set(8);
     sb.s_feature_incompat.set(sb.s_feature_incompat.get() | incompat_recover);
+    EXPECT_TRUE(check_features(sb, true));
+    EXPECT_TRUE(check_features(sb, false));
+    sb.s_journal_inum.set(0);
     EXPECT_TRUE(check_features(sb, true));
     r = check_features(sb, false);
     ASSERT_FALSE(r);

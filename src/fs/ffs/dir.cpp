@@ -24,23 +24,8 @@ Result<void> read_chunk(FfsFs& fs, const InodeData& dir, std::uint64_t off,
     return fs.read_bytes(addr, g.blkoff(off), out);
 }
 
-}  // namespace
-
-VType dtype_to_vtype(std::uint8_t t) {
-    switch (t) {
-    case dt_reg: return VType::reg;
-    case dt_dir: return VType::dir;
-    case dt_lnk: return VType::lnk;
-    case dt_blk: return VType::blk;
-    case dt_chr: return VType::chr;
-    case dt_fifo: return VType::fifo;
-    case dt_sock: return VType::sock;
-    default: return VType::none;
-    }
-}
-
-Result<void> walk_dir(FfsFs& fs, const InodeData& dir, std::uint64_t cookie,
-                      const RecordVisitor& visit) {
+template <class Visit>
+Result<void> walk(FfsFs& fs, const InodeData& dir, std::uint64_t cookie, Visit&& visit) {
     const Geometry& g = fs.geometry();
     const Order o = g.order;
     std::array<std::byte, dirblksiz> chunk{};
@@ -79,12 +64,10 @@ Result<void> walk_dir(FfsFs& fs, const InodeData& dir, std::uint64_t cookie,
                     return Error::corrupt(where(), fmt::format("d_ino {} is out of range", ino));
                 const std::string_view name(
                     reinterpret_cast<const char*>(chunk.data()) + pos + sizeof h, namlen);
-                if (name.find_first_of(std::string_view("/\0", 2)) != std::string_view::npos)
-                    return Error::corrupt(where(), "the name holds a '/' or a NUL");
                 const std::uint64_t at = base + pos;
                 const bool whiteout = ino == wino || type == dt_wht;
                 if (at >= cookie && !whiteout) {
-                    const DirRecord rec{ino, type, name, at + reclen};
+                    const DirRecord rec{ino, type, name, at, at + reclen};
                     if (!UKFS_TRY(visit(rec)))
                         return {};
                 }
@@ -95,9 +78,29 @@ Result<void> walk_dir(FfsFs& fs, const InodeData& dir, std::uint64_t cookie,
     return {};
 }
 
+}  // namespace
+
+VType dtype_to_vtype(std::uint8_t t) {
+    switch (t) {
+    case dt_reg: return VType::reg;
+    case dt_dir: return VType::dir;
+    case dt_lnk: return VType::lnk;
+    case dt_blk: return VType::blk;
+    case dt_chr: return VType::chr;
+    case dt_fifo: return VType::fifo;
+    case dt_sock: return VType::sock;
+    default: return VType::none;
+    }
+}
+
+Result<void> walk_dir(FfsFs& fs, const InodeData& dir, std::uint64_t cookie,
+                      const RecordVisitor& visit) {
+    return walk(fs, dir, cookie, visit);
+}
+
 Result<InodeNo> dir_lookup(FfsFs& fs, const InodeData& dir, std::string_view name) {
     InodeNo found = 0;
-    UKFS_TRY(walk_dir(fs, dir, 0, [&](const DirRecord& rec) -> Result<bool> {
+    UKFS_TRY(walk(fs, dir, 0, [&](const DirRecord& rec) -> Result<bool> {
         if (rec.name != name)
             return true;
         found = rec.ino;
@@ -110,7 +113,12 @@ Result<InodeNo> dir_lookup(FfsFs& fs, const InodeData& dir, std::string_view nam
 
 Result<void> dir_list(FfsFs& fs, const InodeData& dir, std::uint64_t cookie,
                       const vfs::DirVisitor& visit) {
-    return walk_dir(fs, dir, cookie, [&](const DirRecord& rec) -> Result<bool> {
+    return walk(fs, dir, cookie, [&](const DirRecord& rec) -> Result<bool> {
+        // Names are checked where they are handed out (a lookup's match equals its query).
+        if (rec.name.find('/') != std::string_view::npos ||
+            rec.name.find('\0') != std::string_view::npos)
+            return Error::corrupt(fmt::format("{}: directory entry at byte {}", dir.what(), rec.at),
+                                  "the name holds a '/' or a NUL");
         VType type = dtype_to_vtype(rec.type);
         if (type == VType::none) {  // the 4.2BSD format or DT_UNKNOWN: ask the inode
             const InodeData child = UKFS_TRY(load_inode(fs, rec.ino));

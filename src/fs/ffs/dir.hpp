@@ -17,7 +17,8 @@ namespace uk::ffs {
 struct DirRecord {
     std::uint32_t ino;
     std::uint8_t type;      // d_type (dt_unknown in the 4.2BSD format)
-    std::string_view name;  // valid during the visit only
+    std::string_view name;  // valid during the visit only; not checked for '/' or NUL
+    std::uint64_t at;       // the entry's byte position
     std::uint64_t next;     // the cookie after this entry
 };
 
@@ -26,7 +27,8 @@ using RecordVisitor = std::function<Result<bool>(const DirRecord&)>;
 
 // Walk the entries of `dir` from `cookie`. Every entry of each chunk read is checked before
 // use (d_reclen a multiple of 4, room for the name, inside the chunk; d_namlen at most 255; the
-// inode number in range; the name free of NUL and '/'); EIO names the directory and offset.
+// inode number in range); EIO names the directory and offset. dir_list also refuses a name
+// holding NUL or '/'.
 Result<void> walk_dir(FfsFs& fs, const InodeData& dir, std::uint64_t cookie,
                       const RecordVisitor& visit);
 

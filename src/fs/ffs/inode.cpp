@@ -136,6 +136,12 @@ Result<InodeData> load_inode(FfsFs& fs, std::uint64_t ino) {
         return Error::corrupt(what, fmt::format("a directory's di_size {} is not a multiple "
                                                 "of {}",
                                                 n.size, dirblksiz));
+    // A directory has no holes, so it is never larger than the file system (this bounds
+    // every walk over it, whatever its block pointers repeat).
+    if (n.type == VType::dir && n.size > g.size << g.fshift)
+        return Error::corrupt(what, fmt::format("a directory's di_size {} is larger than the "
+                                                "file system",
+                                                n.size));
     return n;
 }
 

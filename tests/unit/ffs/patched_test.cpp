@@ -5,6 +5,7 @@
 // its cylinder group 1 copy.
 #include <cstddef>
 #include <cstring>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -222,6 +223,69 @@ TEST_P(Patched, BackupSuperblockRecovers) {
     EXPECT_EQ(backup->bsize, m_g.bsize);
     EXPECT_EQ(backup->ncg, m_g.ncg);
     EXPECT_EQ(backup->sblock_offset, m_g.cgsblock(1) << m_g.fshift);
+}
+
+// The search takes the copy at the first place NetBSD looks (65536) only when it is not a
+// backup: a copy naming another place in fs_sblockloc, or an old UFS1 there, is passed over.
+TEST_P(Patched, SearchSkipsBackups) {
+    const std::size_t from = static_cast<std::size_t>(m_g.sblock_offset);
+    ASSERT_EQ(from, sblock_ufs1);  // where makefs puts both versions
+    std::memcpy(m_bytes.data() + sblock_ufs2, m_bytes.data() + from, sizeof(Superblock));
+    const auto found_at = [&]() -> std::uint64_t {
+        io::MemoryDevice dev(m_bytes, true);
+        auto f = find_superblock(dev);
+        return f ? f->offset : 1;
+    };
+    EXPECT_EQ(found_at(), sblock_ufs1);
+    put<std::uint64_t>(sblock_ufs2 + offsetof(Superblock, fs_sblockloc), sblock_ufs2);
+    EXPECT_EQ(found_at(), sblock_ufs2);
+    if (!m_g.ufs2) {
+        m_bytes[sblock_ufs2 + offsetof(Superblock, fs_old_flags)] &= std::byte{0x7f};
+        EXPECT_EQ(found_at(), sblock_ufs1);
+    }
+}
+
+// A 4.2BSD-format file system (fs_old_inodefmt FS_42INODEFMT): d_type and d_namlen are one
+// 16-bit name length, so listings take each type from the inode.
+TEST_P(Patched, OldDirectoryFormat) {
+    if (m_g.ufs2)
+        GTEST_SKIP() << "UFS2 has no 4.2BSD format";
+    put<std::uint32_t>(sb_field(offsetof(Superblock, fs_old_inodefmt)),
+                       static_cast<std::uint32_t>(fs_42inodefmt));
+    put<std::uint32_t>(sb_field(offsetof(Superblock, fs_maxsymlinklen)), 0);
+    // Rewrite the entries of the root and of "dir": d_type and d_namlen -> a 16-bit d_namlen.
+    const auto rewrite = [&](std::uint64_t ino) {
+        const std::size_t chunk = static_cast<std::size_t>(direct(ino, 0) << m_g.fshift);
+        std::size_t pos = 0;
+        std::uint64_t sub = 0;
+        while (pos < dirblksiz) {
+            const std::uint16_t reclen = get<std::uint16_t>(chunk + pos + 4);
+            const auto namlen = static_cast<std::uint8_t>(m_bytes[chunk + pos + 7]);
+            if (namlen == 3 && std::memcmp(m_bytes.data() + chunk + pos + 8, "dir", 3) == 0)
+                sub = get<std::uint32_t>(chunk + pos);
+            put<std::uint16_t>(chunk + pos + 6, namlen);
+            pos += reclen;
+        }
+        return sub;
+    };
+    const std::uint64_t dir_ino = rewrite(root_ino);
+    ASSERT_NE(dir_ino, 0u);
+    rewrite(dir_ino);
+    auto m = mount();
+    ASSERT_TRUE(m) << m.error().describe();
+    std::map<std::string, vfs::VType> got;
+    auto r = (*m)->readdir("/", 0, [&](const vfs::DirEntry& e, std::uint64_t) {
+        got.emplace(std::string(e.name), e.type);
+        return true;
+    });
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(got.size(), 4u);
+    EXPECT_EQ(got["dir"], vfs::VType::dir);
+    EXPECT_EQ(got["file"], vfs::VType::reg);
+    std::vector<std::byte> buf(200);
+    auto n = (*m)->read("/dir/small", 0, buf);
+    ASSERT_TRUE(n) << n.error().describe();
+    EXPECT_EQ(*n, 100u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Makefs, Patched,

@@ -99,13 +99,11 @@ std::optional<FoundSuperblock> superblock_at(io::BlockDevice& dev, std::uint64_t
 // checks and more). `device_bytes` bounds fs_size. EIO naming the superblock and field.
 Result<Geometry> derive_geometry(const FoundSuperblock& found, std::uint64_t device_bytes);
 
-// Recovery, read-only: when the primary superblock is unusable, the copy in cylinder group 1
-// (a backup made by newfs and makefs). The primary's location is guessed from the magic found
-// at the standard places; without any, the backup of each candidate geometry is not
-// knowable, so this tries the cg 1 copies the primary could name if only its sizes were sane:
-// it scans for a superblock magic at fragment-aligned offsets in the first `scan_bytes` after
-// the standard places and takes the first copy that validates and sits where its own
-// Geometry puts cg 1's superblock. EIO when none is found.
+// Recovery, read-only: when the primary superblock is unusable, the copy newfs and makefs
+// keep in cylinder group 1. Where that copy is depends on the geometry the primary no longer
+// gives, so this scans the first `scan_bytes` past 65536 at every 512-byte boundary for either
+// magic and takes the first copy that validates and sits exactly where its own Geometry puts
+// cg 1's superblock (cgsblock(1)). EIO when none is found.
 Result<Geometry> find_backup_geometry(io::BlockDevice& dev, std::uint64_t scan_bytes = 64u << 20);
 
 }  // namespace uk::ffs

@@ -118,6 +118,14 @@ struct export_args30 {
 };
 #endif
 
+/* ffs mount arguments (ufs/ufs/ufsmount.h); also what ext2fs_args is. */
+#ifndef UKFS_HAVE_UFS_ARGS
+#define UKFS_HAVE_UFS_ARGS
+struct ufs_args {
+    char *fspec; /* the block special file to mount */
+};
+#endif
+
 /* cd9660 mount arguments (isofs/cd9660/cd9660_mount.h). */
 struct iso_args {
     const char *fspec;

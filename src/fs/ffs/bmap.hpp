@@ -1,0 +1,29 @@
+// The block map: logical block -> fragment address through di_db and the single, double and
+// triple indirect blocks, and reading file contents through it. Private to the driver. Facts:
+// NetBSD sys/ufs/ufs/ufs_bmap.c, sys/ufs/ffs/fs.h (blksize, the fragment tail rule).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "base/result.hpp"
+#include "fs/ffs/fs.hpp"
+#include "fs/ffs/inode.hpp"
+
+namespace uk::ffs {
+
+// The fragment address of logical block `lbn` of `inode` (0: a hole). Every indirect block
+// read on the way is range-checked; the depth is at most three, so no loop is possible. The
+// returned address is checked too: its g.blksize(inode.size, lbn) bytes lie inside the fs.
+Result<std::uint64_t> map_block(FfsFs& fs, const InodeData& inode, std::uint64_t lbn);
+
+// Read up to dst.size() bytes at `offset` (short at the end of the file; holes read as zeros).
+Result<std::size_t> read_data(FfsFs& fs, const InodeData& inode, std::uint64_t offset,
+                              std::span<std::byte> dst);
+
+// A symlink's target: from the inode (fast) or its data blocks (slow).
+Result<std::string> read_symlink(FfsFs& fs, const InodeData& inode);
+
+}  // namespace uk::ffs

@@ -1,0 +1,27 @@
+// Registration of the ffs driver and its detector (the UFS1 or UFS2 magic where NetBSD
+// searches, in either byte order).
+#include "fs/ffs/register.hpp"
+
+#include "fs/ffs/fs.hpp"
+#include "fs/ffs/superblock.hpp"
+
+namespace uk::ffs {
+
+int detect_ffs(io::BlockDevice& dev) {
+    auto found = find_superblock(dev);
+    if (!found)
+        return 0;
+    return derive_geometry(*found, dev.size()) ? 90 : 40;
+}
+
+void register_ffs(vfs::Registry& registry) {
+    vfs::Driver driver;
+    driver.name = "ffs";
+    driver.needs_device = true;
+    driver.detect = detect_ffs;
+    driver.mount = mount_ffs;
+    // add() fails only with EEXIST, when ffs is registered already: then nothing is to do.
+    (void)registry.add(std::move(driver));
+}
+
+}  // namespace uk::ffs

@@ -42,11 +42,11 @@ void make_tree(const fs::path& root, int many) {
     fs::create_directories(root / "d1/d2/d3");
     write_file(root / "small", 100, 'a');
     write_file(root / "d1/mid", 70000, 'b');
-    write_file(root / "d1/d2/d3/big", 3 << 20, 'c');
+    write_file(root / "d1/d2/d3/big", 1 << 20, 'c');
     {
         std::ofstream s(root / "sparse", std::ios::binary);
         s << "head";
-        s.seekp(40 << 20);
+        s.seekp(20 << 20);
         s << "tail";
     }
     fs::create_hard_link(root / "small", root / "d1/hard");
@@ -67,10 +67,9 @@ std::vector<std::byte> makefs(const Tmp& t, const std::string& opts) {
                                         img.string(), (t.dir / "tree").string());
     if (std::system(cmd.c_str()) != 0)
         return {};
+    std::vector<std::byte> b(fs::file_size(img));
     std::ifstream in(img, std::ios::binary);
-    std::vector<char> raw((std::istreambuf_iterator<char>(in)), {});
-    std::vector<std::byte> b(raw.size());
-    std::memcpy(b.data(), raw.data(), raw.size());
+    in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
     return b;
 }
 
@@ -87,7 +86,9 @@ struct Raw {
                 Order ord(e);
                 std::memcpy(&sb, b.data() + off, sizeof sb);
                 const auto m = ord.u32(sb.fs_magic);
-                if (m == ufs2_magic || (m == ufs1_magic && off != sblock_ufs2)) {
+                const bool here = m == ufs2_magic ? ord.u64(sb.fs_sblockloc) == off
+                                                  : m == ufs1_magic && off != sblock_ufs2;
+                if (here) {
                     o = ord;
                     sbloc = off;
                     ufs2 = m == ufs2_magic;
@@ -195,7 +196,7 @@ protected:
         const CheckResult r = run(img, &text);
         EXPECT_EQ(r.exit_code, 8) << text;
         EXPECT_TRUE(r.reported(message)) << "wanted " << message << "\n" << text;
-        EXPECT_NE(text.find(message), std::string::npos);
+        EXPECT_NE(text.find(message.substr(0, message.find(" I="))), std::string::npos) << text;
     }
     Tmp m_tmp;
     std::vector<std::byte> m_img;
@@ -220,25 +221,23 @@ TEST_P(FfsCheck, WrongLinkCount) {
 
 TEST_P(FfsCheck, UnreferencedInode) {
     Raw raw(m_img);
-    // A file whose only entry is gone: zero the d_ino of an entry in the root directory.
-    const auto ino = raw.find(ifreg, true);
+    // A file whose only entry is gone: d_ino 0 marks an entry of the root directory unused.
     const std::uint64_t root_blk = raw.db(root_ino, 0) * raw.fsize();
-    bool done = false;
-    for (std::uint64_t loc = 0; loc < 512 && !done;) {
+    std::uint64_t ino = 0;
+    for (std::uint64_t loc = 0; loc < 512 && ino == 0;) {
         const auto h = raw.get<DirectHeader>(root_blk + loc);
-        if (raw.o.u32(h.d_ino) == ino && raw.nlink(ino) == 1) {
-            // Merge the entry into the previous one is not needed: d_ino 0 marks it unused.
+        const std::uint32_t e = raw.o.u32(h.d_ino);
+        if (h.d_type == dt_reg && raw.nlink(e) == 1) {
+            ino = e;
             Raw32 z;
             raw.o.set(z, 0u);
             raw.put(root_blk + loc, z);
-            done = true;
         }
-        loc += raw.o.u16(h.d_reclen);
         if (raw.o.u16(h.d_reclen) == 0)
             break;
+        loc += raw.o.u16(h.d_reclen);
     }
-    if (!done)
-        GTEST_SKIP() << "no single-link file in the root's first block";
+    ASSERT_NE(ino, 0u) << "no single-link file in the root's first block";
     expect(m_img, fmt::format("UNREF FILE I={}", ino));
 }
 
@@ -317,11 +316,11 @@ TEST_P(FfsCheck, GarbageNeverCrashes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Images, FfsCheck,
-                         ::testing::Values("-o version=1 -B le -b 8192 -f 1024",
-                                           "-o version=1 -B be -b 16384 -f 2048",
-                                           "-o version=2 -B le -b 32768 -f 4096",
-                                           "-o version=2 -B be -b 4096 -f 512",
-                                           "-o version=2 -B le -b 65536 -f 8192 -o density=8192"));
+                         ::testing::Values("-B le -o version=1,bsize=8192,fsize=1024",
+                                           "-B be -o version=1,bsize=16384,fsize=2048",
+                                           "-B le -o version=2,bsize=32768,fsize=4096",
+                                           "-B be -o version=2,bsize=4096,fsize=512",
+                                           "-B le -o version=2,bsize=65536,fsize=8192"));
 
 TEST(FfsCheckSetup, NotFfs) {
     std::vector<std::byte> zero(1 << 20);

@@ -218,7 +218,9 @@ Result<void> Checker::pass5() {
                     run = 0;
                 }
             }
-            for (std::uint32_t k = 0; k <= m_g.contigsumsize; ++k) {
+            // Slot 0 is never counted, and overlaps the free map's last bytes (the layout
+            // rounds cg_clustersumoff down into it): leave it as the map wrote it.
+            for (std::uint32_t k = 1; k <= m_g.contigsumsize; ++k) {
                 Raw32 v;
                 o.set(v, sum[k]);
                 std::memcpy(newbuf.data() + l.clustersumoff + k * 4, &v, 4);

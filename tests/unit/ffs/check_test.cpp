@@ -6,10 +6,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fs/ffs/check/fsck.hpp"
@@ -54,6 +58,23 @@ void make_tree(const fs::path& root, int many) {
     fs::create_symlink(std::string(200, 'x'), root / "slow");
     ::mkfifo((root / "fifo").c_str(), 0644);
     fs::create_directory(root / "empty");
+    // Device nodes need privilege; a socket does not.
+    (void)::mknod((root / "chr").c_str(), S_IFCHR | 0600, makedev(4, 64));
+    (void)::mknod((root / "blk").c_str(), S_IFBLK | 0600, makedev(8, 1));
+    {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        const std::string sp = (root / "sock").string();
+        if (fd >= 0 && sp.size() < sizeof sa.sun_path) {
+            std::memcpy(sa.sun_path, sp.c_str(), sp.size() + 1);
+            (void)::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        }
+        if (fd >= 0)
+            ::close(fd);
+    }
+    for (int i = 0; i < 40; ++i)
+        fs::create_directories(root / "tree" / fmt::format("w{}", i) / "x" / "y");
     fs::create_directory(root / "many");
     for (int i = 0; i < many; ++i)
         write_file(root / "many" / fmt::format("entry-{:05}-with-a-long-name", i), i % 7, 'm');
@@ -67,6 +88,8 @@ std::vector<std::byte> makefs(const Tmp& t, const std::string& opts) {
                                         img.string(), (t.dir / "tree").string());
     if (std::system(cmd.c_str()) != 0)
         return {};
+    if (const char* keep = std::getenv("UKFS_KEEP_IMAGE"))
+        fs::copy_file(img, keep, fs::copy_options::overwrite_existing);
     std::vector<std::byte> b(fs::file_size(img));
     std::ifstream in(img, std::ios::binary);
     in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
@@ -141,6 +164,21 @@ struct Raw {
             put(db_off(ino, i), r);
         }
     }
+    std::uint64_t ib_off(std::uint64_t ino) const {
+        return inode_off(ino) + (ufs2 ? offsetof(Dinode2, di_ib) : offsetof(Dinode1, di_ib));
+    }
+    std::uint64_t size_off(std::uint64_t ino) const {
+        return inode_off(ino) + (ufs2 ? offsetof(Dinode2, di_size) : offsetof(Dinode1, di_size));
+    }
+    void set_size(std::uint64_t ino, std::uint64_t v) {
+        Raw64 r;
+        o.set(r, v);
+        put(size_off(ino), r);
+    }
+    std::uint64_t ib(std::uint64_t ino, int n) const {
+        return ufs2 ? o.u64(get<Raw64>(ib_off(ino) + 8 * n))
+                    : o.u32(get<Raw32>(ib_off(ino) + 4 * n));
+    }
     std::uint16_t nlink(std::uint64_t ino) const { return o.u16(get<Raw16>(inode_off(ino) + 2)); }
     void set_nlink(std::uint64_t ino, std::uint16_t v) {
         Raw16 r;
@@ -195,6 +233,8 @@ protected:
         std::string text;
         const CheckResult r = run(img, &text);
         EXPECT_EQ(r.exit_code, 8) << text;
+        if (std::getenv("UKFS_SHOW_FSCK"))
+            std::cout << text;
         EXPECT_TRUE(r.reported(message)) << "wanted " << message << "\n" << text;
         EXPECT_NE(text.find(message.substr(0, message.find(" I="))), std::string::npos) << text;
     }
@@ -296,6 +336,46 @@ TEST_P(FfsCheck, BadReclenAndMissingDot) {
     expect(img2, "MISSING '.'");
 }
 
+TEST_P(FfsCheck, EntryToFreeInode) {
+    Raw raw(m_img);
+    // A free inode (UFS2: one past cg_initediblk is free too, without being read).
+    std::uint64_t free_ino = std::uint64_t{raw.f(raw.sb.fs_ncg)} * raw.f(raw.sb.fs_ipg) - 1;
+    while (free_ino > root_ino && raw.mode(free_ino) != 0)
+        --free_ino;
+    ASSERT_GT(free_ino, root_ino) << "no free inode";
+    ASSERT_GT(free_ino, root_ino + 1) << "no free inode in cg 0";
+    --free_ino;
+    const std::uint64_t root_blk = raw.db(root_ino, 0) * raw.fsize();
+    // The third entry of the root (after '.' and '..') now names the free inode.
+    std::uint64_t loc = 0;
+    for (int i = 0; i < 2; ++i)
+        loc += raw.o.u16(raw.get<DirectHeader>(root_blk + loc).d_reclen);
+    Raw32 v;
+    raw.o.set(v, static_cast<std::uint32_t>(free_ino));
+    raw.put(root_blk + loc, v);
+    expect(m_img, fmt::format("UNALLOCATED I={}", free_ino));
+}
+
+TEST_P(FfsCheck, PartiallyTruncated) {
+    Raw raw(m_img);
+    std::uint64_t ino = 0;
+    for (std::uint64_t i = root_ino + 1; i < raw.f(raw.sb.fs_ipg) && ino == 0; ++i)
+        if ((raw.mode(i) & ifmt) == ifreg && raw.ib(i, 0) != 0 && raw.ib(i, 1) == 0)
+            ino = i;
+    ASSERT_NE(ino, 0u);
+    // The size now ends in the first block the indirect block maps; the others are left over.
+    raw.set_size(ino, std::uint64_t{raw.f(raw.sb.fs_bsize)} * ndaddr + 1);
+    expect(m_img, fmt::format("PARTIALLY TRUNCATED INODE I={}", ino));
+}
+
+TEST_P(FfsCheck, ZeroLengthDirectory) {
+    Raw raw(m_img);
+    const auto dir = raw.find(ifdir, true);
+    raw.set_size(dir, 0);
+    raw.set_db(dir, 0, 0);
+    expect(m_img, fmt::format("ZERO LENGTH DIRECTORY I={}", dir));
+}
+
 TEST_P(FfsCheck, BlockCountWrong) {
     Raw raw(m_img);
     const auto ino = raw.find(ifreg, true);
@@ -319,8 +399,9 @@ INSTANTIATE_TEST_SUITE_P(Images, FfsCheck,
                          ::testing::Values("-B le -o version=1,bsize=8192,fsize=1024",
                                            "-B be -o version=1,bsize=16384,fsize=2048",
                                            "-B le -o version=2,bsize=32768,fsize=4096",
-                                           "-B be -o version=2,bsize=4096,fsize=512",
-                                           "-B le -o version=2,bsize=65536,fsize=8192"));
+                                           "-B be -o version=2,bsize=8192,fsize=1024",
+                                           "-B le -o version=2,bsize=65536,fsize=8192",
+                                           "-B le -o version=1,bsize=4096,fsize=512"));
 
 TEST(FfsCheckSetup, NotFfs) {
     std::vector<std::byte> zero(1 << 20);

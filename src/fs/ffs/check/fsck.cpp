@@ -284,6 +284,8 @@ Result<CheckResult> Checker::run() {
         return std::move(m_result);
     say("** Phase 1 - Check Blocks and Sizes\n");
     UKFS_TRY(pass1());
+    if (m_abort)  // fsck_ffs -n stops at "CONTINUE? no"
+        return std::move(m_result);
     if (!m_dups.empty()) {
         say("\n** Phase 1b - Rescan For More DUPS\n");
         UKFS_TRY(pass1b());

@@ -189,7 +189,10 @@ void Checker::pass2_entry(DirInfo& dir, std::uint64_t entryno, std::uint64_t ino
         fileerror(dir.ino, ino, name,
                   info.state == State::fclear ? "DUP/BAD" : "ZERO LENGTH DIRECTORY", "REMOVE");
         // Not removed: fsck_ffs takes the inode back as it is and looks at the entry again.
-        info.state = info.type == dt_dir ? State::dstate : State::fstate;
+        // (A directory phase 1 could not take, for its type or size, has no directory record:
+        // it comes back as a file.)
+        info.state = info.type == dt_dir && m_dir_index.contains(ino) ? State::dstate
+                                                                       : State::fstate;
         info.refs = 0;
         pass2_entry(dir, entryno, ino, type, name);
         return;

@@ -131,6 +131,9 @@ std::string validate(Geometry& g, std::uint64_t dev_size) {
         g.iblkno % g.frag != 0 || std::uint64_t{g.sblkno} * g.fsize < sblock_ufs1 ||
         cg_offset_max + g.dblkno > g.fpg)
         return "CYLINDER GROUP LAYOUT WRONG";
+    // The last group, however short, holds its superblock copy, header and inodes.
+    if (g.cgdmin(g.ncg - 1) > g.size)
+        return "LAST CYLINDER GROUP TOO SMALL";
     if (g.cgsize < sizeof(CylinderGroup) || g.cgsize > g.bsize ||
         std::uint64_t{g.cblkno} * g.fsize + g.cgsize > std::uint64_t{g.iblkno} * g.fsize)
         return fmt::format("CG SIZE {} WRONG", g.cgsize);

@@ -191,8 +191,8 @@ void Checker::pass2_entry(DirInfo& dir, std::uint64_t entryno, std::uint64_t ino
         // Not removed: fsck_ffs takes the inode back as it is and looks at the entry again.
         // (A directory phase 1 could not take, for its type or size, has no directory record:
         // it comes back as a file.)
-        info.state = info.type == dt_dir && m_dir_index.contains(ino) ? State::dstate
-                                                                       : State::fstate;
+        info.state =
+            info.type == dt_dir && m_dir_index.contains(ino) ? State::dstate : State::fstate;
         info.refs = 0;
         pass2_entry(dir, entryno, ino, type, name);
         return;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Seed corpus for fuzz/ffs_image_fuzzer.cpp, made by makefs at build time (nothing binary is
-# committed): small UFS1 and UFS2 images in both byte orders, 4 KiB and 8 KiB blocks, of a
+# Seed corpus for fuzz/ffs_image_fuzzer.cpp and fuzz/ffs_check_fuzzer.cpp, made by makefs at
+# build time (nothing binary is committed): small UFS1 and UFS2 images in both byte orders, 4 KiB and 8 KiB blocks, of a
 # tree holding small, fragment-tailed and multi-block files (one past the direct blocks),
 # short and long symlinks, hard links, a FIFO and nested directories.
 # Without makefs the corpus stays empty, with a note.

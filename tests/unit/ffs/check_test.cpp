@@ -1,0 +1,453 @@
+// The FFS checker: makefs images are judged clean; one fault injected at a time (offsets found
+// through format.hpp by a small raw reader below) is reported in fsck_ffs' words with exit 8.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "fs/ffs/check/fsck.hpp"
+#include "fs/ffs/format.hpp"
+#include "io/block_device.hpp"
+
+namespace uk::ffs::check {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool have_makefs() {
+    return std::system("command -v makefs >/dev/null 2>&1") == 0;
+}
+
+struct Tmp {
+    fs::path dir;
+    Tmp() {
+        char t[] = "/tmp/ffscheckXXXXXX";
+        dir = ::mkdtemp(t);
+    }
+    ~Tmp() { fs::remove_all(dir); }
+};
+
+void write_file(const fs::path& p, std::size_t n, char c) {
+    std::ofstream(p, std::ios::binary) << std::string(n, c);
+}
+
+void make_tree(const fs::path& root, int many) {
+    fs::create_directories(root / "d1/d2/d3");
+    write_file(root / "small", 100, 'a');
+    write_file(root / "d1/mid", 70000, 'b');
+    write_file(root / "d1/d2/d3/big", 1 << 20, 'c');
+    {
+        std::ofstream s(root / "sparse", std::ios::binary);
+        s << "head";
+        s.seekp(20 << 20);
+        s << "tail";
+    }
+    fs::create_hard_link(root / "small", root / "d1/hard");
+    fs::create_symlink("small", root / "fast");
+    fs::create_symlink(std::string(200, 'x'), root / "slow");
+    ::mkfifo((root / "fifo").c_str(), 0644);
+    fs::create_directory(root / "empty");
+    // Device nodes need privilege; a socket does not.
+    (void)::mknod((root / "chr").c_str(), S_IFCHR | 0600, makedev(4, 64));
+    (void)::mknod((root / "blk").c_str(), S_IFBLK | 0600, makedev(8, 1));
+    {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        const std::string sp = (root / "sock").string();
+        if (fd >= 0 && sp.size() < sizeof sa.sun_path) {
+            std::memcpy(sa.sun_path, sp.c_str(), sp.size() + 1);
+            (void)::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        }
+        if (fd >= 0)
+            ::close(fd);
+    }
+    for (int i = 0; i < 40; ++i)
+        fs::create_directories(root / "tree" / fmt::format("w{}", i) / "x" / "y");
+    fs::create_directory(root / "many");
+    for (int i = 0; i < many; ++i)
+        write_file(root / "many" / fmt::format("entry-{:05}-with-a-long-name", i), i % 7, 'm');
+}
+
+// An image of `tree` made by makefs; empty when makefs failed.
+std::vector<std::byte> makefs(const Tmp& t, const std::string& opts) {
+    const fs::path img = t.dir / "img";
+    fs::remove(img);
+    const std::string cmd = fmt::format("makefs -t ffs {} {} {} >/dev/null 2>&1", opts,
+                                        img.string(), (t.dir / "tree").string());
+    if (std::system(cmd.c_str()) != 0)
+        return {};
+    if (const char* keep = std::getenv("UKFS_KEEP_IMAGE"))
+        fs::copy_file(img, keep, fs::copy_options::overwrite_existing);
+    std::vector<std::byte> b(fs::file_size(img));
+    std::ifstream in(img, std::ios::binary);
+    in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    return b;
+}
+
+// A small raw reader over an image in memory, for the tests' own offsets.
+struct Raw {
+    std::vector<std::byte>& b;
+    Order o;
+    Superblock sb{};
+    std::uint64_t sbloc = 0;
+    bool ufs2 = false;
+    explicit Raw(std::vector<std::byte>& bytes) : b(bytes) {
+        for (std::uint64_t off : sblock_search) {
+            for (auto e : {std::endian::little, std::endian::big}) {
+                Order ord(e);
+                std::memcpy(&sb, b.data() + off, sizeof sb);
+                const auto m = ord.u32(sb.fs_magic);
+                const bool here = m == ufs2_magic ? ord.u64(sb.fs_sblockloc) == off
+                                                  : m == ufs1_magic && off != sblock_ufs2;
+                if (here) {
+                    o = ord;
+                    sbloc = off;
+                    ufs2 = m == ufs2_magic;
+                    return;
+                }
+            }
+        }
+        ADD_FAILURE() << "no superblock";
+    }
+    std::uint32_t f(const Raw32& r) const { return o.u32(r); }
+    std::uint64_t fsize() const { return f(sb.fs_fsize); }
+    std::uint64_t cgstart(std::uint64_t c) const {
+        const std::uint64_t base = std::uint64_t{f(sb.fs_fpg)} * c;
+        return ufs2 ? base : base + f(sb.fs_old_cgoffset) * (c & ~f(sb.fs_old_cgmask));
+    }
+    std::uint64_t inode_off(std::uint64_t ino) const {
+        const std::uint64_t ipg = f(sb.fs_ipg), inopb = f(sb.fs_inopb);
+        const std::uint64_t c = ino / ipg;
+        const std::uint64_t frag =
+            (cgstart(c) + f(sb.fs_iblkno)) + (ino % ipg) / inopb * f(sb.fs_frag);
+        return frag * fsize() + (ino % inopb) * (ufs2 ? 256 : 128);
+    }
+    std::uint64_t cg_off(std::uint64_t c) const { return (cgstart(c) + f(sb.fs_cblkno)) * fsize(); }
+    template <class T>
+    T get(std::uint64_t off) const {
+        T v;
+        std::memcpy(&v, b.data() + off, sizeof v);
+        return v;
+    }
+    template <class T>
+    void put(std::uint64_t off, const T& v) {
+        std::memcpy(b.data() + off, &v, sizeof v);
+    }
+    // Offset of field db[i] / di_nlink / di_blocks of an inode.
+    std::uint64_t db_off(std::uint64_t ino, int i) const {
+        return inode_off(ino) +
+               (ufs2 ? offsetof(Dinode2, di_db) + 8 * i : offsetof(Dinode1, di_db) + 4 * i);
+    }
+    std::uint64_t db(std::uint64_t ino, int i) const {
+        return ufs2 ? o.u64(get<Raw64>(db_off(ino, i))) : o.u32(get<Raw32>(db_off(ino, i)));
+    }
+    void set_db(std::uint64_t ino, int i, std::uint64_t v) {
+        if (ufs2) {
+            Raw64 r;
+            o.set(r, v);
+            put(db_off(ino, i), r);
+        } else {
+            Raw32 r;
+            o.set(r, static_cast<std::uint32_t>(v));
+            put(db_off(ino, i), r);
+        }
+    }
+    std::uint64_t ib_off(std::uint64_t ino) const {
+        return inode_off(ino) + (ufs2 ? offsetof(Dinode2, di_ib) : offsetof(Dinode1, di_ib));
+    }
+    std::uint64_t size_off(std::uint64_t ino) const {
+        return inode_off(ino) + (ufs2 ? offsetof(Dinode2, di_size) : offsetof(Dinode1, di_size));
+    }
+    void set_size(std::uint64_t ino, std::uint64_t v) {
+        Raw64 r;
+        o.set(r, v);
+        put(size_off(ino), r);
+    }
+    std::uint64_t ib(std::uint64_t ino, int n) const {
+        return ufs2 ? o.u64(get<Raw64>(ib_off(ino) + 8 * n))
+                    : o.u32(get<Raw32>(ib_off(ino) + 4 * n));
+    }
+    std::uint16_t nlink(std::uint64_t ino) const { return o.u16(get<Raw16>(inode_off(ino) + 2)); }
+    void set_nlink(std::uint64_t ino, std::uint16_t v) {
+        Raw16 r;
+        o.set(r, v);
+        put(inode_off(ino) + 2, r);
+    }
+    std::uint16_t mode(std::uint64_t ino) const { return o.u16(get<Raw16>(inode_off(ino))); }
+    void bump_blocks(std::uint64_t ino) {
+        if (ufs2) {
+            const auto off = inode_off(ino) + offsetof(Dinode2, di_blocks);
+            Raw64 r = get<Raw64>(off);
+            o.set(r, o.u64(r) + 2);
+            put(off, r);
+        } else {
+            const auto off = inode_off(ino) + offsetof(Dinode1, di_blocks);
+            Raw32 r = get<Raw32>(off);
+            o.set(r, o.u32(r) + 2);
+            put(off, r);
+        }
+    }
+    // The first regular file inode with data blocks, and the first directory after the root.
+    std::uint64_t find(std::uint16_t type, bool with_data) const {
+        const std::uint64_t n = std::uint64_t{f(sb.fs_ipg)};  // cg 0 is enough for these trees
+        for (std::uint64_t i = root_ino + 1; i < n; ++i)
+            if ((mode(i) & ifmt) == type && (!with_data || db(i, 0) != 0))
+                return i;
+        ADD_FAILURE() << "no such inode";
+        return 0;
+    }
+};
+
+CheckResult run(std::vector<std::byte> bytes, std::string* text = nullptr) {
+    io::MemoryDevice dev(std::move(bytes), true);
+    std::string out;
+    auto r = check(dev, {}, [&](std::string_view s) { out += s; });
+    EXPECT_TRUE(r.has_value());
+    if (text)
+        *text = out;
+    return r ? *r : CheckResult{};
+}
+
+class FfsCheck : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        if (!have_makefs())
+            GTEST_SKIP() << "makefs not installed";
+        make_tree(m_tmp.dir / "tree", 300);
+        m_img = makefs(m_tmp, GetParam());
+        ASSERT_FALSE(m_img.empty()) << "makefs " << GetParam();
+    }
+    void expect(const std::vector<std::byte>& img, const std::string& message) {
+        std::string text;
+        const CheckResult r = run(img, &text);
+        EXPECT_EQ(r.exit_code, 8) << text;
+        if (std::getenv("UKFS_SHOW_FSCK"))
+            std::cout << text;
+        EXPECT_TRUE(r.reported(message)) << "wanted " << message << "\n" << text;
+        EXPECT_NE(text.find(message.substr(0, message.find(" I="))), std::string::npos) << text;
+    }
+    Tmp m_tmp;
+    std::vector<std::byte> m_img;
+};
+
+TEST_P(FfsCheck, MakefsImageIsClean) {
+    std::string text;
+    const CheckResult r = run(m_img, &text);
+    EXPECT_EQ(r.exit_code, 0) << text;
+    EXPECT_TRUE(r.problems.empty()) << text;
+    EXPECT_NE(text.find("** Phase 5 - Check Cyl groups"), std::string::npos);
+    EXPECT_NE(r.summary_line.find(" files, "), std::string::npos);
+}
+
+TEST_P(FfsCheck, WrongLinkCount) {
+    Raw raw(m_img);
+    const auto ino = raw.find(ifreg, true);
+    const auto n = raw.nlink(ino);
+    raw.set_nlink(ino, static_cast<std::uint16_t>(n + 1));
+    expect(m_img, fmt::format("LINK COUNT FILE I={} COUNT {} SHOULD BE {}", ino, n + 1, n));
+}
+
+TEST_P(FfsCheck, UnreferencedInode) {
+    Raw raw(m_img);
+    // A file whose only entry is gone: d_ino 0 marks an entry of the root directory unused.
+    const std::uint64_t root_blk = raw.db(root_ino, 0) * raw.fsize();
+    std::uint64_t ino = 0;
+    for (std::uint64_t loc = 0; loc < 512 && ino == 0;) {
+        const auto h = raw.get<DirectHeader>(root_blk + loc);
+        const std::uint32_t e = raw.o.u32(h.d_ino);
+        if (h.d_type == dt_reg && raw.nlink(e) == 1) {
+            ino = e;
+            Raw32 z;
+            raw.o.set(z, 0u);
+            raw.put(root_blk + loc, z);
+        }
+        if (raw.o.u16(h.d_reclen) == 0)
+            break;
+        loc += raw.o.u16(h.d_reclen);
+    }
+    ASSERT_NE(ino, 0u) << "no single-link file in the root's first block";
+    expect(m_img, fmt::format("UNREF FILE I={}", ino));
+}
+
+TEST_P(FfsCheck, DuplicateBlock) {
+    Raw raw(m_img);
+    const auto a = raw.find(ifreg, true);
+    const auto dir = raw.find(ifdir, true);
+    // The directory's first block now also belongs to file a.
+    raw.set_db(a, 0, raw.db(dir, 0));
+    expect(m_img, "DUP");
+}
+
+TEST_P(FfsCheck, FreeCountWrongInCgAndSuperblock) {
+    Raw raw(m_img);
+    auto cg = raw.get<CylinderGroup>(raw.cg_off(0));
+    raw.o.set(cg.cg_cs.cs_nffree, raw.o.u32(cg.cg_cs.cs_nffree) + 1);
+    raw.put(raw.cg_off(0), cg);
+    std::vector<std::byte> img2 = m_img;
+    expect(m_img, "SUMMARY INFORMATION BAD");
+
+    Raw raw2(img2);
+    Raw64 v = raw2.sb.fs_cstotal.cs_nbfree;
+    raw2.o.set(v, raw2.o.u64(v) + 1);
+    raw2.sb.fs_cstotal.cs_nbfree = v;
+    raw2.put(raw2.sbloc, raw2.sb);
+    expect(img2, "FREE BLK COUNT(S) WRONG IN SUPERBLK");
+}
+
+TEST_P(FfsCheck, FreeMapBitWrong) {
+    Raw raw(m_img);
+    const auto cg = raw.get<CylinderGroup>(raw.cg_off(0));
+    // The fragment of the root directory's first block, marked free.
+    const std::uint64_t frag = raw.db(root_ino, 0);
+    const std::uint64_t off = raw.cg_off(0) + raw.o.u32(cg.cg_freeoff) + frag / 8;
+    auto byte = raw.get<std::uint8_t>(off);
+    byte ^= static_cast<std::uint8_t>(1u << (frag % 8));
+    raw.put(off, byte);
+    expect(m_img, "BLK(S) MISSING IN BIT MAPS");
+}
+
+TEST_P(FfsCheck, BadReclenAndMissingDot) {
+    Raw raw(m_img);
+    const auto dir = raw.find(ifdir, true);
+    const std::uint64_t blk = raw.db(dir, 0) * raw.fsize();
+    std::vector<std::byte> img2 = m_img;
+    auto h = raw.get<DirectHeader>(blk);
+    raw.o.set(h.d_reclen, std::uint16_t{7});
+    raw.put(blk, h);
+    expect(m_img, "DIRECTORY CORRUPTED");
+
+    Raw raw2(img2);
+    auto h2 = raw2.get<DirectHeader>(blk);
+    h2.d_namlen = 1;
+    raw2.put(blk, h2);
+    raw2.put(blk + 8, 'x');
+    expect(img2, "MISSING '.'");
+}
+
+TEST_P(FfsCheck, EntryToFreeInode) {
+    Raw raw(m_img);
+    // A free inode (UFS2: one past cg_initediblk is free too, without being read).
+    std::uint64_t free_ino = std::uint64_t{raw.f(raw.sb.fs_ncg)} * raw.f(raw.sb.fs_ipg) - 1;
+    while (free_ino > root_ino && raw.mode(free_ino) != 0)
+        --free_ino;
+    ASSERT_GT(free_ino, root_ino) << "no free inode";
+    ASSERT_GT(free_ino, root_ino + 1) << "no free inode in cg 0";
+    --free_ino;
+    const std::uint64_t root_blk = raw.db(root_ino, 0) * raw.fsize();
+    // The third entry of the root (after '.' and '..') now names the free inode.
+    std::uint64_t loc = 0;
+    for (int i = 0; i < 2; ++i)
+        loc += raw.o.u16(raw.get<DirectHeader>(root_blk + loc).d_reclen);
+    Raw32 v;
+    raw.o.set(v, static_cast<std::uint32_t>(free_ino));
+    raw.put(root_blk + loc, v);
+    expect(m_img, fmt::format("UNALLOCATED I={}", free_ino));
+}
+
+TEST_P(FfsCheck, PartiallyTruncated) {
+    Raw raw(m_img);
+    std::uint64_t ino = 0;
+    for (std::uint64_t i = root_ino + 1; i < raw.f(raw.sb.fs_ipg) && ino == 0; ++i)
+        if ((raw.mode(i) & ifmt) == ifreg && raw.ib(i, 0) != 0 && raw.ib(i, 1) == 0)
+            ino = i;
+    ASSERT_NE(ino, 0u);
+    // The size now ends in the first block the indirect block maps; the others are left over.
+    raw.set_size(ino, std::uint64_t{raw.f(raw.sb.fs_bsize)} * ndaddr + 1);
+    expect(m_img, fmt::format("PARTIALLY TRUNCATED INODE I={}", ino));
+}
+
+TEST_P(FfsCheck, ZeroLengthDirectory) {
+    Raw raw(m_img);
+    const auto dir = raw.find(ifdir, true);
+    raw.set_size(dir, 0);
+    raw.set_db(dir, 0, 0);
+    expect(m_img, fmt::format("ZERO LENGTH DIRECTORY I={}", dir));
+}
+
+TEST_P(FfsCheck, BlockCountWrong) {
+    Raw raw(m_img);
+    const auto ino = raw.find(ifreg, true);
+    raw.bump_blocks(ino);
+    expect(m_img, fmt::format("INCORRECT BLOCK COUNT I={}", ino));
+}
+
+TEST_P(FfsCheck, GarbageNeverCrashes) {
+    // Scribble over the inode blocks and cg headers: the checker reports, never crashes.
+    Raw raw(m_img);
+    for (std::uint64_t i = 0; i < 4096; ++i) {
+        const std::uint64_t off = raw.inode_off(root_ino) + (i * 7919) % (64 * 1024);
+        if (off < m_img.size())
+            m_img[off] = static_cast<std::byte>(i * 31);
+    }
+    const CheckResult r = run(m_img);
+    EXPECT_EQ(r.exit_code, 8);
+}
+
+INSTANTIATE_TEST_SUITE_P(Images, FfsCheck,
+                         ::testing::Values("-B le -o version=1,bsize=8192,fsize=1024",
+                                           "-B be -o version=1,bsize=16384,fsize=2048",
+                                           "-B le -o version=2,bsize=32768,fsize=4096",
+                                           "-B be -o version=2,bsize=8192,fsize=1024",
+                                           "-B le -o version=2,bsize=65536,fsize=8192",
+                                           "-B le -o version=1,bsize=4096,fsize=512"));
+
+TEST(FfsCheckSetup, NotFfs) {
+    std::vector<std::byte> zero(1 << 20);
+    const CheckResult r = run(zero);
+    EXPECT_EQ(r.exit_code, 8);
+    EXPECT_TRUE(r.reported("BAD SUPER BLOCK: MAGIC NUMBER WRONG"));
+}
+
+}  // namespace
+}  // namespace uk::ffs::check
+
+namespace uk::ffs::check {
+namespace {
+
+// Random byte edits in the metadata of small images: every run ends with a verdict.
+TEST(FfsCheckHostile, MutatedMetadataNeverCrashes) {
+    if (!have_makefs())
+        GTEST_SKIP() << "makefs not installed";
+    for (const char* opts : {"-s 1m -B le -o version=1,bsize=4096,fsize=512",
+                             "-s 1m -B be -o version=2,bsize=8192,fsize=1024"}) {
+        Tmp t;
+        fs::create_directories(t.dir / "tree/a/b");
+        write_file(t.dir / "tree/a/f", 9000, 'f');
+        write_file(t.dir / "tree/a/b/g", 100, 'g');
+        fs::create_symlink("f", t.dir / "tree/a/l");
+        const std::vector<std::byte> base = makefs(t, opts);
+        ASSERT_FALSE(base.empty());
+        std::uint32_t seed = 12345;
+        auto rnd = [&] {
+            seed = seed * 1103515245u + 12345u;
+            return seed >> 8;
+        };
+        const std::size_t span = std::min<std::size_t>(base.size(), 256 * 1024);
+        for (int round = 0; round < 150; ++round) {
+            std::vector<std::byte> img = base;
+            const int edits = 1 + static_cast<int>(rnd() % 16);
+            for (int e = 0; e < edits; ++e)
+                img[rnd() % span] = static_cast<std::byte>(rnd());
+            io::MemoryDevice dev(std::move(img), true);
+            auto r = check(dev, {}, {});
+            if (r) {
+                EXPECT_TRUE(r->exit_code == 0 || r->exit_code == 8);
+            }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace uk::ffs::check

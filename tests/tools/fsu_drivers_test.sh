@@ -82,6 +82,30 @@ read_checks() {  # NAME IMAGE [fsu shell: the type is tmpfs]
 read_checks ext4 "$W/ext4.img"
 read_checks msdos "$W/fat.img"
 read_checks cd9660 "$W/iso.img"
+if command -v makefs >/dev/null; then
+    makefs -t ffs -o version=2 -B be -s 16m "$W/ffs2.img" "$T" >/dev/null
+    makefs -t ffs -o version=1 -s 16m "$W/ffs1.img" "$T" >/dev/null
+    read_checks ffs-ufs2-be "$W/ffs2.img"
+    read_checks ffs-ufs1 "$W/ffs1.img"
+    # fsu fsck: our FFS checker, as fsck_ffs -n reports.
+    "$FSU" fsck "$W/ffs2.img" >"$W/got"
+    rc "ffs: fsck of a makefs image" 0 $?
+    grep -q '^\*\* Phase 5 - Check Cyl groups' "$W/got" && grep -Eq '^[0-9]+ files, [0-9]+ used' "$W/got" &&
+        ok || { bad "ffs: fsck report"; cat "$W/got"; }
+    # Break the summary: the first free-fragment count in the superblock (fs_cstotal.cs_nffree).
+    python3 - "$W/ffs1.img" <<'PY'
+import struct, sys
+p = sys.argv[1]
+d = bytearray(open(p, 'rb').read())
+off = 8192 + 1008 + 24
+v = struct.unpack_from('<q', d, off)[0]
+struct.pack_into('<q', d, off, v + 5)
+open(p, 'wb').write(d)
+PY
+    "$FSU" fsck -t ffs "$W/ffs1.img" >"$W/got"
+    rc "ffs: fsck of a damaged summary" 8 $?
+    grep -q 'FREE BLK COUNT(S) WRONG IN SUPERBLK' "$W/got" && ok || { bad "ffs: fsck names the fault"; cat "$W/got"; }
+fi
 
 # The writing commands; `check` judges the image with the type's own tools afterwards.
 write_checks() {  # NAME IMAGE

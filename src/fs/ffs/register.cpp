@@ -2,6 +2,7 @@
 // searches, in either byte order).
 #include "fs/ffs/register.hpp"
 
+#include "fs/ffs/check/fsck.hpp"
 #include "fs/ffs/fs.hpp"
 #include "fs/ffs/superblock.hpp"
 
@@ -20,6 +21,10 @@ void register_ffs(vfs::Registry& registry) {
     driver.needs_device = true;
     driver.detect = detect_ffs;
     driver.mount = mount_ffs;
+    driver.check = [](io::BlockDevice& dev, const vfs::LineSink& out) -> Result<int> {
+        const check::CheckResult r = UKFS_TRY(check::check(dev, check::CheckOptions{}, out));
+        return r.exit_code;
+    };
     // add() fails only with EEXIST, when ffs is registered already: then nothing is to do.
     (void)registry.add(std::move(driver));
 }

@@ -21,6 +21,7 @@
 
 #include "fs/ext2fs/fs.hpp"
 #include "io/block_device.hpp"
+#include "ops_harness.hpp"
 #include "vfs/mount.hpp"
 
 using namespace uk;
@@ -28,11 +29,6 @@ using namespace uk;
 namespace {
 
 constexpr std::size_t max_ops = 200;
-
-void check(bool ok) {
-    if (!ok)
-        std::abort();
-}
 
 std::vector<std::vector<std::byte>> g_images;  // the base images, made once
 
@@ -80,38 +76,10 @@ std::string path_of(std::uint8_t sel) {
 }
 
 std::unique_ptr<vfs::Mount> mount(std::shared_ptr<io::MemoryDevice> dev, bool ro) {
-    vfs::MountRequest req;
-    req.device = std::move(dev);
-    req.flags = ro ? vfs::mnt_rdonly : 0;
-    req.cache_budget = std::size_t{1} << 20;
-    auto fs = ext2fs::mount_ext2fs(req);
-    check(fs.has_value());
-    auto m = vfs::Mount::create(std::move(*fs), "ext2fs", req.flags);
-    check(m.has_value());
-    return std::move(*m);
+    return fuzz::mount_memory(ext2fs::mount_ext2fs, "ext2fs", std::move(dev), ro);
 }
 
-void walk(vfs::Mount& m, const std::string& dir, int depth) {
-    std::vector<std::string> children;
-    auto r = m.readdir(dir, 0, [&](const vfs::DirEntry& e, std::uint64_t) {
-        if (e.name != "." && e.name != "..")
-            children.emplace_back(e.name);
-        return true;
-    });
-    check(r.has_value());
-    std::vector<std::byte> buf(1 << 16);
-    for (const std::string& c : children) {
-        const std::string p = (dir == "/" ? "" : dir) + "/" + c;
-        auto a = m.stat(p, vfs::Follow::no);
-        check(a.has_value());
-        if (a->type == vfs::VType::dir && depth < 8)
-            walk(m, p, depth + 1);
-        else if (a->type == vfs::VType::reg)
-            check(m.read(p, 0, buf).has_value());
-        else if (a->type == vfs::VType::lnk)
-            check(m.readlink(p).has_value());
-    }
-}
+using fuzz::check;
 
 }  // namespace
 
@@ -156,7 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto m = mount(dev, true);
     auto& fs = static_cast<ext2fs::Ext2Fs&>(m->fs());
     check(!fs.needs_recovery());
-    walk(*m, "/", 0);
+    fuzz::strict_walk(*m, "/");
     auto st = fs.statfs();
     check(st.has_value() && st->bfree <= st->blocks && st->ffree <= st->files);
     check(m->unmount(false).has_value());

@@ -15,6 +15,7 @@
 #include "fs/msdosfs/fs.hpp"
 #include "fs/msdosfs/mkfs.hpp"
 #include "io/block_device.hpp"
+#include "ops_harness.hpp"
 #include "vfs/mount.hpp"
 
 using namespace uk;
@@ -23,11 +24,6 @@ namespace {
 
 constexpr std::uint64_t volume_bytes = std::uint64_t{3} << 20;
 constexpr std::size_t max_ops = 200;
-
-void check(bool ok) {
-    if (!ok)
-        std::abort();
-}
 
 const char* const names[] = {"a", "B.TXT", "long file name one", "Long File Name Two.dat",
                              "x.y.z", "d"};
@@ -38,36 +34,10 @@ std::string path_of(std::uint8_t sel) {
 }
 
 std::unique_ptr<vfs::Mount> mount(std::shared_ptr<io::MemoryDevice> dev, bool ro) {
-    vfs::MountRequest req;
-    req.device = std::move(dev);
-    req.flags = ro ? vfs::mnt_rdonly : 0;
-    req.cache_budget = std::size_t{1} << 20;
-    auto fs = msdosfs::mount_msdos(req);
-    check(fs.has_value());
-    auto m = vfs::Mount::create(std::move(*fs), "msdos", req.flags);
-    check(m.has_value());
-    return std::move(*m);
+    return fuzz::mount_memory(msdosfs::mount_msdos, "msdos", std::move(dev), ro);
 }
 
-void walk(vfs::Mount& m, const std::string& dir, int depth) {
-    std::vector<std::string> children;
-    auto r = m.readdir(dir, 0, [&](const vfs::DirEntry& e, std::uint64_t) {
-        if (e.name != "." && e.name != "..")
-            children.emplace_back(e.name);
-        return true;
-    });
-    check(r.has_value());
-    std::vector<std::byte> buf(1 << 16);
-    for (const std::string& c : children) {
-        const std::string p = (dir == "/" ? "" : dir) + "/" + c;
-        auto a = m.stat(p, vfs::Follow::no);
-        check(a.has_value());
-        if (a->type == vfs::VType::dir && depth < 8)
-            walk(m, p, depth + 1);
-        else if (a->type == vfs::VType::reg)
-            check(m.read(p, 0, buf).has_value());
-    }
-}
+using fuzz::check;
 
 }  // namespace
 
@@ -118,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(m->unmount(false).has_value());
     }
     auto m = mount(dev, true);
-    walk(*m, "/", 0);
+    fuzz::strict_walk(*m, "/");
     auto& fs = static_cast<msdosfs::Msdosfs&>(m->fs());
     const auto free_count = fs.count_free();
     check(free_count.has_value());

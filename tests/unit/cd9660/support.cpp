@@ -17,57 +17,8 @@
 
 namespace uk::cd9660::test {
 
-TempDir::TempDir() {
-    std::string tmpl = "/tmp/ukfs-cd9660-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr)
-        throw std::runtime_error("mkdtemp failed");
-    m_path = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-}
-
-int run(const std::string& cmd) {
-    const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-bool have_tool(const std::string& name) { return run("command -v " + name) == 0; }
-bool is_root() { return ::geteuid() == 0; }
-
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
-    std::vector<std::byte> v(n);
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& b : v) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::byte>(x);
-    }
-    return v;
-}
-
-void write_file(const fs::path& p, const std::vector<std::byte>& data) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-}
-
-std::vector<std::byte> read_host(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(c.size());
-    std::transform(c.begin(), c.end(), out.begin(), [](char ch) { return std::byte(ch); });
-    return out;
-}
-
-std::string digest(const fs::path& p) {
-    const auto b = read_host(p);
-    std::uint64_t h = 1469598103934665603ull;
-    for (std::byte x : b)
-        h = (h ^ static_cast<std::uint8_t>(x)) * 1099511628211ull;
-    return std::to_string(b.size()) + ":" + std::to_string(h);
+bool is_root() {
+    return ::geteuid() == 0;
 }
 
 namespace {
@@ -132,7 +83,9 @@ void build_full_tree(const fs::path& root) {
 void build_joliet_tree(const fs::path& root) {
     fs::create_directories(root / "Mixed Case Dir" / "Inner.Dir");
     write_file(root / "ReadMe.TXT", pattern(100, 11));
-    write_file(root / "Gr\xc3\xbc\xc3\x9f" "e.txt", pattern(5000, 12));
+    write_file(root / "Gr\xc3\xbc\xc3\x9f"
+                      "e.txt",
+               pattern(5000, 12));
     write_file(root / "a name with spaces and 45 characters total.x", pattern(3, 13));
     write_file(root / "Mixed Case Dir" / "Inner.Dir" / "data.bin", pattern(70000, 14));
     write_file(root / "Mixed Case Dir" / "no_ext", {});
@@ -169,8 +122,8 @@ std::string join(const std::string& dir, const std::string& name) {
     return (dir == "/" ? "" : dir) + "/" + name;
 }
 
-void compare_dir(const Mount& m, const fs::path& host, const std::string& path,
-                 const Expect& ex, std::size_t& count, std::set<std::uint64_t>& inos) {
+void compare_dir(const Mount& m, const fs::path& host, const std::string& path, const Expect& ex,
+                 std::size_t& count, std::set<std::uint64_t>& inos) {
     std::map<std::string, fs::path> want;
     for (auto& e : fs::directory_iterator(host)) {
         const auto st = e.symlink_status().type();
@@ -184,8 +137,9 @@ void compare_dir(const Mount& m, const fs::path& host, const std::string& path,
     for (const DirEntry& d : *list) {
         if (d.name == "." || d.name == "..")
             continue;
-        if (path == "/" && std::find(ex.extra_root.begin(), ex.extra_root.end(), d.name) !=
-                               ex.extra_root.end() && want.count(d.name) == 0)
+        if (path == "/" &&
+            std::find(ex.extra_root.begin(), ex.extra_root.end(), d.name) != ex.extra_root.end() &&
+            want.count(d.name) == 0)
             continue;
         EXPECT_TRUE(got.insert(d.name).second) << path << ": " << d.name << " listed twice";
     }
@@ -196,7 +150,7 @@ void compare_dir(const Mount& m, const fs::path& host, const std::string& path,
 
     for (auto& [name, hp] : want) {
         const std::string p = join(path, name);
-        struct stat hs{};
+        struct stat hs {};
         ASSERT_EQ(::lstat(hp.c_str(), &hs), 0);
         auto st = m.stat(p, Follow::no);
         ASSERT_TRUE(st) << p << ": " << st.error().describe();

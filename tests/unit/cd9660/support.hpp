@@ -12,29 +12,27 @@
 #include <gtest/gtest.h>
 #include <ukfs/ukfs.hpp>
 
+#include "common/host_tree.hpp"
+
 namespace uk::cd9660::test {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
-
-int run(const std::string& cmd);  // exit status, output discarded
-bool have_tool(const std::string& name);
+using uk::test::have_tool;
+using uk::test::pattern;
+using uk::test::run;
+using uk::test::TempDir;
 bool is_root();
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed);
-void write_file(const fs::path& p, const std::vector<std::byte>& data);
-std::vector<std::byte> read_host(const fs::path& p);
-std::string digest(const fs::path& p);  // to prove the image was not written
+inline void write_file(const fs::path& p, const std::vector<std::byte>& data) {
+    uk::test::write_host_file(p, data);
+}
+inline std::vector<std::byte> read_host(const fs::path& p) {
+    return uk::test::read_host_file(p);
+}
+// To prove the image was not written.
+inline std::string digest(const fs::path& p) {
+    return uk::test::file_digest(p);
+}
 
 // The full tree: regular files (empty, small, multi-block, 3 MiB), a directory of 300 entries,
 // nested directories, a chain of 12 directories (deep enough for relocation), symlinks
@@ -48,10 +46,10 @@ void build_joliet_tree(const fs::path& root);
 void build_plain_tree(const fs::path& root);
 
 struct Expect {
-    bool modes = true;    // permission bits, owners, non-directory link counts from the
-                          // source (else 0555, 0:0)
-    bool times = true;    // mtime seconds from the source
-    bool specials = true; // symlinks, FIFOs, devices are in the image
+    bool modes = true;     // permission bits, owners, non-directory link counts from the
+                           // source (else 0555, 0:0)
+    bool times = true;     // mtime seconds from the source
+    bool specials = true;  // symlinks, FIFOs, devices are in the image
     // The name the image shows for a source name.
     std::function<std::string(const std::string&)> name = [](const std::string& n) { return n; };
     // The symlink target the image holds for a source target.

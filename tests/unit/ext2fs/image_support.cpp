@@ -7,41 +7,11 @@
 
 #include <fmt/format.h>
 
-#include "base/crc32c.hpp"
 #include "fs/ext2fs/register.hpp"
 
 namespace uk::ext2fs::test {
 
 namespace {
-
-constexpr std::time_t base_time = 1'600'000'000;
-
-bool is_real_dir(const fs::path& p) {
-    return fs::symlink_status(p).type() == fs::file_type::directory;
-}
-
-// Every path below `root`, parents before children, never following a symlink.
-std::vector<fs::path> walk_host(const fs::path& root) {
-    std::vector<fs::path> out;
-    std::vector<fs::path> todo{root};
-    while (!todo.empty()) {
-        const fs::path dir = todo.back();
-        todo.pop_back();
-        for (const auto& e : fs::directory_iterator(dir)) {
-            out.push_back(e.path());
-            if (is_real_dir(e.path()))
-                todo.push_back(e.path());
-        }
-    }
-    return out;
-}
-
-void set_mtime(const fs::path& p, int index) {
-    timespec times[2];
-    times[0] = {base_time + index, 500};                   // atime
-    times[1] = {base_time + 1000 + index, index * 1000 + 7};  // mtime
-    utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW);
-}
 
 void make_files(const fs::path& root, const TreeOptions& o) {
     const std::size_t sizes[] = {0, 1, 59, 60, 61, 4095, 4096, 4097, 65537, 300000};
@@ -95,108 +65,13 @@ void make_special(const fs::path& root) {
     ::lchown((root / "fast_link").c_str(), 4242, 4343);
 }
 
-// Fixed times on every node, directories last (their children's creation changed them).
-void stamp_times(const fs::path& root) {
-    std::vector<fs::path> all = walk_host(root);
-    std::sort(all.begin(), all.end(), [](const fs::path& a, const fs::path& b) {
-        return std::distance(a.begin(), a.end()) > std::distance(b.begin(), b.end());
-    });
-    int i = 0;
-    for (const fs::path& p : all)
-        set_mtime(p, i++);
-}
-
-std::string host_readlink(const fs::path& p) {
-    std::string buf(8192, '\0');
-    const ssize_t n = ::readlink(p.c_str(), buf.data(), buf.size());
-    buf.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
-    return buf;
-}
-
-// Every entry of `path`, read `batch` at a time, each batch resumed at the last cookie.
-std::map<std::string, vfs::DirEntry> list_dir(vfs::Mount& m, const std::string& path,
-                                              std::size_t batch) {
-    std::map<std::string, vfs::DirEntry> out;
-    std::vector<std::string> names;  // keeps the name bytes alive
-    std::uint64_t cookie = 0;
-    for (;;) {
-        std::size_t got = 0;
-        std::uint64_t next = cookie;
-        auto r = m.readdir(path, cookie, [&](const vfs::DirEntry& e, std::uint64_t n) {
-            EXPECT_FALSE(out.count(std::string(e.name))) << path << ": duplicate " << e.name;
-            out.emplace(std::string(e.name), vfs::DirEntry{e.ino, e.type, {}});
-            next = n;
-            return ++got < batch;
-        });
-        EXPECT_TRUE(r) << path << ": " << r.error().describe();
-        if (!r || got < batch)
-            return out;
-        cookie = next;
-    }
-}
-
-void compare_node(vfs::Mount& m, const fs::path& host, const std::string& path, bool nsec) {
-    struct stat st{};
-    ASSERT_EQ(::lstat(host.c_str(), &st), 0);
-    auto a = m.stat(path, vfs::Follow::no);
-    ASSERT_TRUE(a) << path << ": " << a.error().describe();
-    EXPECT_EQ(vfs::vtype_to_ifmt(a->type), st.st_mode & S_IFMT) << path;
-    EXPECT_EQ(a->mode, st.st_mode & 07777) << path;
-    EXPECT_EQ(a->uid, st.st_uid) << path;
-    EXPECT_EQ(a->gid, st.st_gid) << path;
-    EXPECT_EQ(a->nlink, st.st_nlink) << path;
-    EXPECT_EQ(a->mtime.tv_sec, st.st_mtim.tv_sec) << path;
-    if (nsec) {
-        EXPECT_EQ(a->mtime.tv_nsec, st.st_mtim.tv_nsec) << path;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        EXPECT_EQ(a->size, static_cast<std::uint64_t>(st.st_size)) << path;
-    }
-    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-        EXPECT_EQ(a->rdev, st.st_rdev) << path;
-    }
-    if (S_ISLNK(st.st_mode)) {
-        auto t = m.readlink(path);
-        ASSERT_TRUE(t) << path << ": " << t.error().describe();
-        EXPECT_EQ(*t, host_readlink(host)) << path;
-    }
-    if (S_ISREG(st.st_mode)) {
-        std::vector<std::byte> got(static_cast<std::size_t>(st.st_size) + 100);
-        auto n = m.read(path, 0, got);
-        ASSERT_TRUE(n) << path << ": " << n.error().describe();
-        got.resize(*n);
-        EXPECT_TRUE(got == read_host_file(host)) << path << ": contents differ";
-    }
-}
-
-void compare_listing(vfs::Mount& m, const fs::path& host, const std::string& path) {
-    std::set<std::string> want{".", ".."};
-    for (const auto& e : fs::directory_iterator(host))
-        want.insert(e.path().filename().string());
-    if (path == "/")
-        want.insert("lost+found");
-    const auto got = list_dir(m, path, 7);
-    std::set<std::string> names;
-    for (const auto& [name, e] : got) {
-        names.insert(name);
-        if (name != "." && name != "..") {
-            auto a = m.stat((path == "/" ? "" : path) + "/" + name, vfs::Follow::no);
-            if (a) {
-                EXPECT_EQ(e.ino, a->ino) << path << "/" << name;
-                EXPECT_EQ(e.type, a->type) << path << "/" << name;
-            }
-        }
-    }
-    EXPECT_EQ(names, want) << path;
-}
-
 }  // namespace
 
 void build_tree(const fs::path& root, const TreeOptions& options) {
     fs::create_directories(root);
     make_files(root, options);
     make_special(root);
-    stamp_times(root);
+    uk::test::stamp_times(root);
 }
 
 Result<std::unique_ptr<vfs::Mount>> mount_device(std::shared_ptr<io::BlockDevice> dev,
@@ -211,27 +86,8 @@ Result<std::unique_ptr<vfs::Mount>> mount_device(std::shared_ptr<io::BlockDevice
 
 Result<std::unique_ptr<vfs::Mount>> mount_image(const fs::path& img, std::size_t cache,
                                                 bool writable) {
-    std::shared_ptr<io::BlockDevice> dev =
-        UKFS_TRY(io::ImageFile::open(img.string(), !writable));
+    std::shared_ptr<io::BlockDevice> dev = UKFS_TRY(io::ImageFile::open(img.string(), !writable));
     return mount_device(std::move(dev), cache, writable);
-}
-
-std::size_t compare_tree(vfs::Mount& m, const fs::path& src, bool nsec) {
-    std::size_t count = 0;
-    compare_listing(m, src, "/");
-    for (const fs::path& p : walk_host(src)) {
-        const std::string path = "/" + p.lexically_relative(src).string();
-        compare_node(m, p, path, nsec);
-        if (is_real_dir(p))
-            compare_listing(m, p, path);
-        ++count;
-    }
-    return count;
-}
-
-std::string file_digest(const fs::path& p) {
-    const auto bytes = read_host_file(p);
-    return fmt::format("{}:{:08x}", bytes.size(), crc32c(bytes));
 }
 
 }  // namespace uk::ext2fs::test

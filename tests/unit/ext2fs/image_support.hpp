@@ -23,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/host_tree.hpp"
 #include "fs/ext2fs/fs.hpp"
 #include "io/block_device.hpp"
 #include "vfs/mount.hpp"
@@ -32,95 +33,18 @@ namespace uk::ext2fs::test {
 
 namespace fs = std::filesystem;
 
-// A directory under /tmp, removed with everything in it when the object goes.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = "/tmp/ukfs-ext2fs-XXXXXX";
-        if (mkdtemp(tmpl.data()) == nullptr)
-            throw std::runtime_error("mkdtemp failed");
-        m_path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
-
-// Run a shell command; its exit status (-1 when it could not run).
-inline int run(const std::string& cmd) {
-    const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-// Run a shell command and return its standard output.
-inline std::string capture(const std::string& cmd) {
-    std::string out;
-    FILE* f = ::popen((cmd + " 2>/dev/null").c_str(), "r");
-    if (f == nullptr)
-        return out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-        out.append(buf, n);
-    ::pclose(f);
-    return out;
-}
-
-inline bool have_tool(const std::string& name) {
-    return run("command -v " + name) == 0;
-}
-
-inline std::vector<std::byte> read_host_file(const fs::path& p) {
-    std::vector<std::byte> out;
-    const int fd = ::open(p.c_str(), O_RDONLY);
-    if (fd < 0)
-        return out;
-    struct stat st{};
-    if (::fstat(fd, &st) == 0) {
-        out.resize(static_cast<std::size_t>(st.st_size));
-        std::size_t done = 0;
-        while (done < out.size()) {
-            const ssize_t n = ::pread(fd, out.data() + done, out.size() - done,
-                                      static_cast<off_t>(done));
-            if (n <= 0)
-                break;
-            done += static_cast<std::size_t>(n);
-        }
-        out.resize(done);
-    }
-    ::close(fd);
-    return out;
-}
-
-inline void write_host_file(const fs::path& p, const std::vector<std::byte>& data) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out.write(static_cast<const char*>(static_cast<const void*>(data.data())),
-              static_cast<std::streamsize>(data.size()));
-}
-
-// Deterministic bytes that differ per file and per position.
-inline std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
-    std::vector<std::byte> v(n);
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& b : v) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::byte>(x);
-    }
-    return v;
-}
+using uk::test::capture;
+using uk::test::file_digest;
+using uk::test::have_tool;
+using uk::test::pattern;
+using uk::test::read_host_file;
+using uk::test::run;
+using uk::test::TempDir;
+using uk::test::write_host_file;
 
 struct TreeOptions {
-    bool big_files = true;     // the 5 MiB file and the 70 MiB sparse one
-    int many_entries = 2000;   // entries in "many" (an htree after e2fsck -D)
+    bool big_files = true;    // the 5 MiB file and the 70 MiB sparse one
+    int many_entries = 2000;  // entries in "many" (an htree after e2fsck -D)
 };
 
 // The source tree: regular files of many sizes, a sparse file, a big directory, nested
@@ -131,26 +55,20 @@ void build_tree(const fs::path& root, const TreeOptions& options = {});
 // mke2fs -q -F -t TYPE EXTRA -d SRC -E root_owner=0:0 IMG SIZE. Returns mke2fs' status.
 inline int make_image(const fs::path& src, const fs::path& img, const std::string& type_and_opts,
                       const std::string& size = "32M") {
-    return run("mke2fs -q -F -t " + type_and_opts + " -d " + src.string() +
-               " -E root_owner=0:0 " + img.string() + " " + size);
+    return run("mke2fs -q -F -t " + type_and_opts + " -d " + src.string() + " -E root_owner=0:0 " +
+               img.string() + " " + size);
 }
 
 // Mount `img` through the driver and the VFS, read-only unless `writable`.
-Result<std::unique_ptr<vfs::Mount>> mount_image(const fs::path& img,
-                                                std::size_t cache = std::size_t{8} << 20,
-                                                bool writable = false);
+Result<std::unique_ptr<vfs::Mount>>
+mount_image(const fs::path& img, std::size_t cache = std::size_t{8} << 20, bool writable = false);
 Result<std::unique_ptr<vfs::Mount>> mount_device(std::shared_ptr<io::BlockDevice> dev,
                                                  std::size_t cache = std::size_t{8} << 20,
                                                  bool writable = false);
 
-// Compare everything under `src` with the same paths in the mount: names, types, modes,
-// owners, sizes, link counts, mtimes (to the nanosecond when `nsec`: mke2fs 1.47.0 -d copies
-// whole seconds only), symlink targets, device
-// numbers, file bytes, and each directory's listing (read in small batches to exercise
-// cookies). Reports through gtest; returns the number of nodes compared.
-std::size_t compare_tree(vfs::Mount& m, const fs::path& src, bool nsec);
-
-// A cheap whole-file fingerprint to prove a read-only mount wrote nothing.
-std::string file_digest(const fs::path& p);
+// The whole-tree comparison (common/host_tree.hpp); the image's root also holds lost+found.
+inline std::size_t compare_tree(vfs::Mount& m, const fs::path& src, bool nsec) {
+    return uk::test::compare_tree(m, src, nsec, {"lost+found"});
+}
 
 }  // namespace uk::ext2fs::test

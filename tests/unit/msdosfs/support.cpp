@@ -17,20 +17,9 @@
 
 namespace uk::msdosfs::test {
 
-TempDir::TempDir() {
-    std::string tmpl = "/tmp/ukfs-msdos-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr)
-        throw std::runtime_error("mkdtemp failed");
-    m_path = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-}
-
 int run(const std::string& cmd) {
-    const int rc = std::system(("LC_ALL=C.UTF-8 MTOOLS_SKIP_CHECK=1 " + cmd + " >/dev/null 2>&1").c_str());
+    const int rc =
+        std::system(("LC_ALL=C.UTF-8 MTOOLS_SKIP_CHECK=1 " + cmd + " >/dev/null 2>&1").c_str());
     return rc == -1 ? -1 : WEXITSTATUS(rc);
 }
 
@@ -52,51 +41,6 @@ bool have_tools() {
         if (run(std::string("command -v ") + tool) != 0)
             return false;
     return true;
-}
-
-std::vector<std::byte> read_host_file(const fs::path& p) {
-    std::vector<std::byte> out;
-    const int fd = ::open(p.c_str(), O_RDONLY);
-    if (fd < 0)
-        return out;
-    struct stat st{};
-    if (::fstat(fd, &st) == 0) {
-        out.resize(static_cast<std::size_t>(st.st_size));
-        std::size_t done = 0;
-        while (done < out.size()) {
-            const ssize_t n = ::pread(fd, out.data() + done, out.size() - done,
-                                      static_cast<off_t>(done));
-            if (n <= 0)
-                break;
-            done += static_cast<std::size_t>(n);
-        }
-        out.resize(done);
-    }
-    ::close(fd);
-    return out;
-}
-
-void write_host_file(const fs::path& p, const std::vector<std::byte>& data) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out.write(static_cast<const char*>(static_cast<const void*>(data.data())),
-              static_cast<std::streamsize>(data.size()));
-}
-
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
-    std::vector<std::byte> v(n);
-    std::uint32_t x = seed * 2654435761u + 1;
-    for (auto& b : v) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b = static_cast<std::byte>(x);
-    }
-    return v;
-}
-
-std::string file_digest(const fs::path& p) {
-    const auto bytes = read_host_file(p);
-    return fmt::format("{}:{:08x}", bytes.size(), crc32c(bytes));
 }
 
 void build_tree(const fs::path& root, bool big) {
@@ -139,11 +83,12 @@ int make_image(const fs::path& img, const std::string& options, std::uint64_t ki
     int rc = run(fmt::format("mkfs.fat {} -C {} {}", options, img.string(), kib));
     if (rc != 0 || src.empty())
         return rc;
-    return run(fmt::format("cd {} && mcopy -s -p -m -Q -i {} ./* ::/", src.string(),
-                           img.string()));
+    return run(fmt::format("cd {} && mcopy -s -p -m -Q -i {} ./* ::/", src.string(), img.string()));
 }
 
-int fsck(const fs::path& img) { return run("fsck.fat -n " + img.string()); }
+int fsck(const fs::path& img) {
+    return run("fsck.fat -n " + img.string());
+}
 
 int mcopy_out(const fs::path& img, const fs::path& out) {
     fs::create_directories(out);
@@ -212,7 +157,7 @@ std::size_t compare_tree(vfs::Mount& m, const fs::path& src, bool mtimes) {
             EXPECT_EQ(a->type, vfs::VType::reg) << path;
             EXPECT_EQ(a->size, e.file_size()) << path;
             if (mtimes) {
-                struct stat st{};
+                struct stat st {};
                 ::stat(e.path().c_str(), &st);
                 EXPECT_EQ(a->mtime.tv_sec, st.st_mtim.tv_sec & ~std::time_t{1}) << path;
             }

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/host_tree.hpp"
 #include "fs/msdosfs/fs.hpp"
 #include "io/block_device.hpp"
 #include "vfs/mount.hpp"
@@ -21,26 +22,16 @@ namespace uk::msdosfs::test {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return m_path; }
-
-private:
-    fs::path m_path;
-};
+using uk::test::TempDir;
 
 int run(const std::string& cmd);  // exit status; output discarded
 std::string capture(const std::string& cmd);
 bool have_tools();  // mkfs.fat, fsck.fat, mcopy, mdir
 
-std::vector<std::byte> read_host_file(const fs::path& p);
-void write_host_file(const fs::path& p, const std::vector<std::byte>& data);
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed);
-std::string file_digest(const fs::path& p);
+using uk::test::file_digest;
+using uk::test::pattern;
+using uk::test::read_host_file;
+using uk::test::write_host_file;
 
 // A tree FAT can hold: long and short names (both cases), deep directories, a directory with
 // many entries, empty, small and large files; mtimes fixed (even seconds).

@@ -121,6 +121,11 @@ std::vector<fs::path> walk_host(const fs::path& root);
 // nanoseconds), directories last, since their children's creation changed them.
 void stamp_times(const fs::path& root);
 
+// A FIFO, set-id, sticky and mode-0 nodes; as root also character and block devices (one with
+// a major and minor beyond 16 bits), owners beyond 16 bits, and the owner of the symlink
+// root/fast_link (which the caller makes first).
+void make_special_nodes(const fs::path& root);
+
 // Compare everything under `src` with the same paths in the mount: names, types, modes,
 // owners, sizes, link counts, mtimes (to the nanosecond when `nsec`), symlink targets, device
 // numbers, file bytes, and each directory's listing (read in small batches to exercise

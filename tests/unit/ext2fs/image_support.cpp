@@ -44,25 +44,7 @@ void make_special(const fs::path& root) {
     fs::create_symlink(std::string(100, 's') + "/target", root / "slow_link");
     fs::create_symlink(std::string(1000, 'L'), root / "long_link");
     fs::create_symlink("../file_4097", root / "d1/up_link");
-    ::mkfifo((root / "fifo").c_str(), 0640);
-    write_host_file(root / "setuid", pattern(5, 99));
-    ::chmod((root / "setuid").c_str(), 04755);
-    write_host_file(root / "setgid", pattern(6, 98));
-    ::chmod((root / "setgid").c_str(), 02711);
-    write_host_file(root / "nomode", {});
-    ::chmod((root / "nomode").c_str(), 0);
-    fs::create_directory(root / "sticky");
-    ::chmod((root / "sticky").c_str(), 01777);
-    if (geteuid() != 0)
-        return;
-    ::mknod((root / "chr").c_str(), S_IFCHR | 0620, makedev(1, 3));
-    ::mknod((root / "blk").c_str(), S_IFBLK | 0660, makedev(8, 1));
-    ::mknod((root / "bigdev").c_str(), S_IFCHR | 0600, makedev(300, 70000));
-    write_host_file(root / "owned", pattern(3, 97));
-    ::chown((root / "owned").c_str(), 1000, 1000);
-    write_host_file(root / "bigowner", pattern(4, 96));
-    ::chown((root / "bigowner").c_str(), 123456, 654321);
-    ::lchown((root / "fast_link").c_str(), 4242, 4343);
+    uk::test::make_special_nodes(root);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Helpers shared by the subcommands: error printing, option parsing, names and modes.
 #include "fsu.hpp"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <getopt.h>
 #include <grp.h>
@@ -90,6 +92,44 @@ std::string dir_name(std::string_view path) {
     if (slash == 0)
         return "/";
     return std::string(path.substr(0, slash));
+}
+
+std::optional<std::uint32_t> parse_octal(const std::string& s) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(s.c_str(), &end, 8);
+    if (s.empty() || *end != '\0' || errno != 0 || v > 07777)
+        return std::nullopt;
+    return static_cast<std::uint32_t>(v);
+}
+
+std::optional<std::uint64_t> parse_size(const std::string& s) {
+    char* end = nullptr;
+    errno = 0;
+    std::uint64_t n = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || s[0] == '-' || errno != 0 || end == s.c_str())
+        return std::nullopt;
+    int shift = 0;
+    switch (*end) {
+    case 'k':
+    case 'K': shift = 10; break;
+    case 'm':
+    case 'M': shift = 20; break;
+    case 'g':
+    case 'G': shift = 30; break;
+    case 't':
+    case 'T': shift = 40; break;
+    default: break;
+    }
+    if (shift != 0) {
+        ++end;
+        if (n > (UINT64_MAX >> shift))
+            return std::nullopt;
+        n <<= shift;
+    }
+    if (*end != '\0')
+        return std::nullopt;
+    return n;
 }
 
 bool bad_name(std::string_view name) {

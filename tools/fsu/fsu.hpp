@@ -29,7 +29,7 @@ namespace fsu {
 class IoBuffer {
 public:
     explicit IoBuffer(std::size_t n)
-        : m_data(static_cast<std::byte*>(::operator new(n, std::align_val_t{4096}))), m_size(n) {}
+        : m_data(static_cast<std::byte*>(::operator new (n, std::align_val_t{4096}))), m_size(n) {}
     std::byte* data() const { return m_data.get(); }
     std::size_t size() const { return m_size; }
     std::byte* begin() const { return data(); }
@@ -37,7 +37,7 @@ public:
 
 private:
     struct Free {
-        void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{4096}); }
+        void operator()(std::byte* p) const { ::operator delete (p, std::align_val_t{4096}); }
     };
     std::unique_ptr<std::byte, Free> m_data;
     std::size_t m_size;
@@ -115,6 +115,12 @@ const char* type_name(mode_t mode);
 // The chflags(2) names of NetBSD.
 std::string flags_string(std::uint32_t flags);
 bool parse_flags(std::string_view s, std::uint32_t* set, std::uint32_t* clear);
+
+// An octal permission value up to 07777 (mkiso's and populate's mode options).
+std::optional<std::uint32_t> parse_octal(const std::string& s);
+// "64m", "1g", "4096": bytes, k/m/g/t counting 1024s (as truncate -s); nullopt when malformed
+// or beyond 2^64.
+std::optional<std::uint64_t> parse_size(const std::string& s);
 
 // Symbolic or octal chmod modes (the POSIX grammar).
 std::optional<mode_t> apply_mode(std::string_view spec, mode_t old, bool is_dir);

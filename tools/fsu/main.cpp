@@ -96,23 +96,13 @@ bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
         } else if (o == "rw") {
             g.read_write = true;
         } else if (o.starts_with("cache=")) {
-            std::string v(o.substr(6));
-            char* end = nullptr;
-            unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-            int shift = 0;
-            if (*end == 'k' || *end == 'K')
-                shift = 10;
-            else if (*end == 'm' || *end == 'M')
-                shift = 20;
-            else if (*end == 'g' || *end == 'G')
-                shift = 30;
-            if (shift)
-                ++end;
-            if (end == v.c_str() || *end || n > (1ULL << 40) >> shift) {
+            const std::string v(o.substr(6));
+            const auto n = parse_size(v);
+            if (!n || *n > (std::uint64_t{1} << 40)) {
                 c.warnx("bad cache size: {}", v);
                 return false;
             }
-            g.cache = static_cast<std::size_t>(n << shift);
+            g.cache = static_cast<std::size_t>(*n);
         } else if (!o.empty()) {
             c.warnx("unknown mount option: {}", o);
             return false;

@@ -2,42 +2,9 @@
 // Neither mounts anything, so fsu_main runs them before opening an image.
 #include "fsu.hpp"
 
-#include <cerrno>
-#include <cstdlib>
-
 namespace fsu {
 
 namespace {
-
-// "64m", "1g", "4096": bytes, with k/m/g meaning 1024s (as truncate -s).
-std::optional<std::uint64_t> parse_size(const std::string& s) {
-    char* end = nullptr;
-    errno = 0;
-    std::uint64_t n = std::strtoull(s.c_str(), &end, 10);
-    if (s.empty() || s[0] == '-' || errno != 0 || end == s.c_str())
-        return std::nullopt;
-    int shift = 0;
-    switch (*end) {
-    case 'k':
-    case 'K': shift = 10; break;
-    case 'm':
-    case 'M': shift = 20; break;
-    case 'g':
-    case 'G': shift = 30; break;
-    case 't':
-    case 'T': shift = 40; break;
-    default: break;
-    }
-    if (shift != 0) {
-        ++end;
-        if (n > (UINT64_MAX >> shift))
-            return std::nullopt;
-        n <<= shift;
-    }
-    if (*end != '\0')
-        return std::nullopt;
-    return n;
-}
 
 // "a=1,b=2" appended to `params`; false on a word without '='.
 bool split_params(std::string_view s, std::vector<std::pair<std::string, std::string>>& params) {

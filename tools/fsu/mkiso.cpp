@@ -2,23 +2,7 @@
 // uk::make_iso. Needs no image to mount, so fsu_main runs it before mounting anything.
 #include "fsu.hpp"
 
-#include <cerrno>
-#include <cstdlib>
-
 namespace fsu {
-
-namespace {
-
-std::optional<std::uint32_t> parse_octal(const std::string& s) {
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long v = std::strtoul(s.c_str(), &end, 8);
-    if (s.empty() || *end != '\0' || errno != 0 || v > 07777)
-        return std::nullopt;
-    return static_cast<std::uint32_t>(v);
-}
-
-}  // namespace
 
 const char* const mkiso_usage =
     "[-r] [-V volid] [--no-rock] [--no-joliet] [--owner U:G] [--file-mode M] [--dir-mode M]\n"

@@ -333,15 +333,6 @@ bool make_node(Ctx& c, int root, const std::string& base, const std::string& pat
     return true;
 }
 
-std::optional<mode_t> octal_mode(const char* s) {
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long v = std::strtoul(s, &end, 8);
-    if (*s == '\0' || *end != '\0' || errno != 0 || v > 07777)
-        return std::nullopt;
-    return static_cast<mode_t>(v);
-}
-
 }  // namespace
 
 int cmd_populate(Ctx& c, std::vector<std::string>& args) {
@@ -371,7 +362,7 @@ int cmd_populate(Ctx& c, std::vector<std::string>& args) {
             break;
         case 'm':
         case 'M':
-            if (auto m = octal_mode(g.arg()))
+            if (auto m = parse_octal(g.arg()))
                 (opt == 'm' ? file_mode : dir_mode) = *m;
             else
                 return usage();

@@ -1,7 +1,9 @@
-// Permission checks (POSIX.1-2017, 4.5 "File Access Permissions").
+// Permission checks (POSIX.1-2017, 4.5 "File Access Permissions") and the chflags(2) rules.
 #include "vfs/cred.hpp"
 
 #include <algorithm>
+
+#include <ukfs/netbsd.h>
 
 namespace uk::vfs {
 
@@ -38,6 +40,20 @@ Result<void> check_sticky(const Attr& dir, const Attr& child, const Cred& cred) 
     if (!(dir.mode & 01000) || cred.is_root() || cred.uid == dir.uid || cred.uid == child.uid)
         return {};
     return Error::sys(EPERM);
+}
+
+bool is_immutable(const Attr& attr) {
+    return (attr.flags & (UF_IMMUTABLE | SF_IMMUTABLE)) != 0;
+}
+
+bool is_append_only(const Attr& attr) {
+    return (attr.flags & (UF_APPEND | SF_APPEND)) != 0;
+}
+
+Result<void> check_not_frozen(const Attr& attr) {
+    if (is_immutable(attr) || is_append_only(attr))
+        return Error::sys(EPERM);
+    return {};
 }
 
 }  // namespace uk::vfs

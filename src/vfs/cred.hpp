@@ -28,4 +28,13 @@ Result<void> check_owner(const Attr& attr, const Cred& cred);
 // The sticky-directory rule for removing or renaming `child` out of `dir`.
 Result<void> check_sticky(const Attr& dir, const Attr& child, const Cred& cred);
 
+// chflags(2) flags that freeze a node, as NetBSD's ufs and tmpfs apply them: an immutable node
+// is neither changed, renamed, linked nor removed, and an immutable directory takes no new
+// entries; an append-only file is only written at its end, an append-only directory loses no
+// entries. Both kinds refuse attribute changes other than chflags itself.
+bool is_immutable(const Attr& attr);
+bool is_append_only(const Attr& attr);
+// EPERM if `attr` is immutable or append-only.
+Result<void> check_not_frozen(const Attr& attr);
+
 }  // namespace uk::vfs

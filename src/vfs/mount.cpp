@@ -14,6 +14,15 @@ namespace {
 using Shared = std::shared_lock<std::shared_mutex>;
 using Exclusive = std::unique_lock<std::shared_mutex>;
 
+// A write into a frozen file (vfs/cred.hpp): never into an immutable one, only at the end of an
+// append-only one.
+Result<void> check_write_at(Vnode& node, std::uint64_t off) {
+    const Attr a = UKFS_TRY(node.getattr());
+    if (is_immutable(a) || (is_append_only(a) && off != a.size))
+        return Error::sys(EPERM);
+    return {};
+}
+
 Result<void> check_regular_for_io(const Vnode& node) {
     switch (node.type()) {
     case VType::reg: return {};
@@ -31,9 +40,9 @@ Mount::Mount(std::unique_ptr<FileSystem> fs, std::string type, int flags,
       m_resources(std::move(resources)), m_vnodes(*m_fs) {}
 
 Result<std::unique_ptr<Mount>> Mount::create(std::unique_ptr<FileSystem> fs, std::string type,
-                                             int flags,
-                                             std::unique_ptr<MountResources> resources) {
-    std::unique_ptr<Mount> m(new Mount(std::move(fs), std::move(type), flags, std::move(resources)));
+                                             int flags, std::unique_ptr<MountResources> resources) {
+    std::unique_ptr<Mount> m(
+        new Mount(std::move(fs), std::move(type), flags, std::move(resources)));
     m->m_root = UKFS_TRY(m->m_vnodes.get(m->m_fs->root()));
     if (m->m_root->type() != VType::dir)
         return Error::corrupt(m->m_type, "the root inode is not a directory");
@@ -115,7 +124,8 @@ Result<void> Mount::readdir(std::string_view path, std::uint64_t cookie, const D
     return node->readdir(cookie, visit);
 }
 
-Result<std::size_t> Mount::read(std::string_view path, std::uint64_t off, std::span<std::byte> dst) {
+Result<std::size_t> Mount::read(std::string_view path, std::uint64_t off,
+                                std::span<std::byte> dst) {
     Shared lock(m_lock);
     UKFS_TRY(check_alive());
     VnodeRef node = UKFS_TRY(resolve(path, Follow::yes));
@@ -131,6 +141,7 @@ Result<std::size_t> Mount::write(std::string_view path, std::uint64_t off,
     VnodeRef node = UKFS_TRY(resolve(path, Follow::yes));
     UKFS_TRY(check_regular_for_io(*node));
     UKFS_TRY(may(*node, access_write));
+    UKFS_TRY(check_write_at(*node, off));
     UKFS_TRY(clear_setid_on_write(*node));
     return node->write(off, src);
 }
@@ -154,6 +165,7 @@ Result<void> Mount::truncate(std::string_view path, std::uint64_t size) {
     VnodeRef node = UKFS_TRY(resolve(path, Follow::yes));
     UKFS_TRY(check_regular_for_io(*node));
     UKFS_TRY(may(*node, access_write));
+    UKFS_TRY(check_not_frozen(UKFS_TRY(node->getattr())));
     SetAttr changes;
     changes.size = size;
     return node->setattr(changes);
@@ -194,6 +206,11 @@ Result<int> Mount::open(std::string_view path, int flags, std::uint32_t mode) {
     Attr attr = UKFS_TRY(node->getattr());
     unsigned want = (accmode != O_WRONLY ? access_read : 0u) | (writing ? access_write : 0u);
     UKFS_TRY(check_access(attr, m_cred, want));
+    // open(2) on NetBSD: no writing an immutable file, only appending to an append-only one.
+    if (writing && (is_immutable(attr) || (is_append_only(attr) && !(flags & O_APPEND))))
+        return Error::sys(EPERM);
+    if ((flags & O_TRUNC) && writing && is_append_only(attr))
+        return Error::sys(EPERM);
     if ((flags & O_TRUNC) && writing && node->type() == VType::reg && attr.size != 0) {
         SetAttr changes;
         changes.size = 0;
@@ -222,6 +239,7 @@ Result<std::size_t> Mount::write_fd(int fd, std::uint64_t off, std::span<const s
     UKFS_TRY(check_regular_for_io(*f.node));
     if (f.flags & O_APPEND)
         off = UKFS_TRY(f.node->getattr()).size;
+    UKFS_TRY(check_write_at(*f.node, off));
     UKFS_TRY(clear_setid_on_write(*f.node));
     std::size_t n = UKFS_TRY(f.node->write(off, src));
     if (sync)

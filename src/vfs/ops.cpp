@@ -1,6 +1,7 @@
 // Operations that change the name space or attributes: create, link, remove, rename, chmod...
-// All run with the mount lock held exclusively; permission rules are POSIX's (4.5) and the
-// rename rules those of rename(2).
+// All run with the mount lock held exclusively; permission rules are POSIX's (4.5), the
+// rename rules those of rename(2), and immutable and append-only nodes are kept so here, for
+// every driver, as NetBSD's ufs does (vfs/cred.hpp).
 #include <mutex>
 
 #include "base/time.hpp"
@@ -35,6 +36,8 @@ Result<void> Mount::make_node(std::string_view path, const NewNode& proto) {
 
 Result<InodeNo> Mount::create_in(Parent& p, const NewNode& proto) {
     Attr dir = UKFS_TRY(p.dir->getattr());
+    if (is_immutable(dir))
+        return Error::sys(EPERM);
     UKFS_TRY(check_access(dir, m_cred, access_write | access_exec));
     NewNode node = proto;
     node.uid = m_cred.uid;
@@ -82,8 +85,11 @@ Result<void> Mount::symlink(std::string_view target, std::string_view path) {
     if (p.trailing_slash)
         return Error::sys(ENOENT);
     Attr dir = UKFS_TRY(p.dir->getattr());
+    if (is_immutable(dir))
+        return Error::sys(EPERM);
     UKFS_TRY(check_access(dir, m_cred, access_write | access_exec));
-    InodeNo ino = UKFS_TRY(p.dir->symlink(p.name, target, NewNode{VType::lnk, 0777, m_cred.uid, dir.gid, 0}));
+    InodeNo ino =
+        UKFS_TRY(p.dir->symlink(p.name, target, NewNode{VType::lnk, 0777, m_cred.uid, dir.gid, 0}));
     m_names.enter(p.dir->ino(), p.name, ino);
     return {};
 }
@@ -99,7 +105,11 @@ Result<void> Mount::link(std::string_view existing, std::string_view path) {
         return Error::sys(EEXIST);
     if (p.trailing_slash)
         return Error::sys(ENOENT);
-    UKFS_TRY(may(*p.dir, access_write | access_exec));
+    UKFS_TRY(check_not_frozen(UKFS_TRY(target->getattr())));
+    Attr dir = UKFS_TRY(p.dir->getattr());
+    if (is_immutable(dir))
+        return Error::sys(EPERM);
+    UKFS_TRY(check_access(dir, m_cred, access_write | access_exec));
     UKFS_TRY(p.dir->link(p.name, *target));
     m_names.enter(p.dir->ino(), p.name, target->ino());
     return {};
@@ -125,8 +135,11 @@ Result<void> Mount::remove(std::string_view path) {
     if (p.trailing_slash)
         return Error::sys(ENOTDIR);
     Attr dir = UKFS_TRY(p.dir->getattr());
+    const Attr victim = UKFS_TRY(child->getattr());
+    UKFS_TRY(check_not_frozen(dir));
+    UKFS_TRY(check_not_frozen(victim));
     UKFS_TRY(check_access(dir, m_cred, access_write | access_exec));
-    UKFS_TRY(check_sticky(dir, UKFS_TRY(child->getattr()), m_cred));
+    UKFS_TRY(check_sticky(dir, victim, m_cred));
     UKFS_TRY(p.dir->remove(p.name, *child));
     m_names.forget(p.dir->ino(), p.name);
     UKFS_TRY(after_unlink(*child));
@@ -151,8 +164,11 @@ Result<void> Mount::rmdir(std::string_view path) {
     if (child->ino() == m_cwd->ino() && child->ino() != m_root->ino())
         m_cwd = m_root;  // as a process whose cwd is removed, keep working from somewhere sane
     Attr dir = UKFS_TRY(p.dir->getattr());
+    const Attr victim = UKFS_TRY(child->getattr());
+    UKFS_TRY(check_not_frozen(dir));
+    UKFS_TRY(check_not_frozen(victim));
     UKFS_TRY(check_access(dir, m_cred, access_write | access_exec));
-    UKFS_TRY(check_sticky(dir, UKFS_TRY(child->getattr()), m_cred));
+    UKFS_TRY(check_sticky(dir, victim, m_cred));
     UKFS_TRY(p.dir->rmdir(p.name, *child));
     m_names.forget(p.dir->ino(), p.name);
     m_names.forget(child->ino(), "..");
@@ -188,11 +204,20 @@ Result<void> Mount::rename(std::string_view from, std::string_view to) {
         return Error::sys(EINVAL);
     Attr sdir = UKFS_TRY(src.dir->getattr());
     Attr ddir = UKFS_TRY(dst.dir->getattr());
+    const Attr moved = UKFS_TRY(child->getattr());
+    UKFS_TRY(check_not_frozen(sdir));
+    UKFS_TRY(check_not_frozen(moved));
+    if (is_immutable(ddir))
+        return Error::sys(EPERM);
     UKFS_TRY(check_access(sdir, m_cred, access_write | access_exec));
     UKFS_TRY(check_access(ddir, m_cred, access_write | access_exec));
-    UKFS_TRY(check_sticky(sdir, UKFS_TRY(child->getattr()), m_cred));
-    if (replaced)
-        UKFS_TRY(check_sticky(ddir, UKFS_TRY(replaced->getattr()), m_cred));
+    UKFS_TRY(check_sticky(sdir, moved, m_cred));
+    if (replaced) {
+        const Attr victim = UKFS_TRY(replaced->getattr());
+        UKFS_TRY(check_not_frozen(ddir));
+        UKFS_TRY(check_not_frozen(victim));
+        UKFS_TRY(check_sticky(ddir, victim, m_cred));
+    }
     if (is_dir && src.dir->ino() != dst.dir->ino())  // its ".." changes
         UKFS_TRY(may(*child, access_write));
 
@@ -216,6 +241,7 @@ Result<void> Mount::set_attr(std::string_view path, Follow follow, const SetAttr
     UKFS_TRY(check_writable());
     VnodeRef node = UKFS_TRY(resolve(path, follow));
     Attr a = UKFS_TRY(node->getattr());
+    UKFS_TRY(check_not_frozen(a));
     if (owner_only)
         UKFS_TRY(check_owner(a, m_cred));
     return node->setattr(changes);
@@ -233,6 +259,7 @@ Result<void> Mount::chown(std::string_view path, std::optional<std::uint32_t> ui
     UKFS_TRY(check_writable());
     VnodeRef node = UKFS_TRY(resolve(path, follow));
     Attr a = UKFS_TRY(node->getattr());
+    UKFS_TRY(check_not_frozen(a));
     if (!m_cred.is_root()) {
         // The owner may give the file to one of its groups, nothing more (chown(2)).
         if (a.uid != m_cred.uid || (uid && *uid != a.uid) || (gid && !m_cred.in_group(*gid)))
@@ -266,6 +293,7 @@ Result<void> Mount::utimes(std::string_view path, std::optional<timespec> atime,
     UKFS_TRY(check_writable());
     VnodeRef node = UKFS_TRY(resolve(path, follow));
     Attr a = UKFS_TRY(node->getattr());
+    UKFS_TRY(check_not_frozen(a));
     if (atime && mtime) {
         UKFS_TRY(check_owner(a, m_cred));
     } else if (!m_cred.is_root() && a.uid != m_cred.uid) {

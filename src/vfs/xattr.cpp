@@ -4,8 +4,6 @@
 // security.* and system.* are readable by anyone who can look the file up, writable by root.
 #include <mutex>
 
-#include <ukfs/netbsd.h>
-
 #include "vfs/mount.hpp"
 
 namespace uk::vfs {
@@ -88,8 +86,7 @@ Result<void> Mount::setxattr(std::string_view path, std::string_view name,
     VnodeRef node = UKFS_TRY(resolve(path, follow));
     const Attr a = UKFS_TRY(node->getattr());
     UKFS_TRY(may_xattr(a, m_cred, space, true));
-    if ((a.flags & (UF_IMMUTABLE | SF_IMMUTABLE | UF_APPEND | SF_APPEND)) != 0)
-        return Error::sys(EPERM);
+    UKFS_TRY(check_not_frozen(a));
     return node->setxattr(name, value, how);
 }
 
@@ -100,8 +97,7 @@ Result<void> Mount::removexattr(std::string_view path, std::string_view name, Fo
     VnodeRef node = UKFS_TRY(resolve(path, follow));
     const Attr a = UKFS_TRY(node->getattr());
     UKFS_TRY(may_xattr(a, m_cred, space, true));
-    if ((a.flags & (UF_IMMUTABLE | SF_IMMUTABLE | UF_APPEND | SF_APPEND)) != 0)
-        return Error::sys(EPERM);
+    UKFS_TRY(check_not_frozen(a));
     return node->removexattr(name);
 }
 

@@ -346,36 +346,61 @@ int cmd_chmod(Ctx& c, std::vector<std::string>& args) {
         return 1;
     }
     for (std::size_t k = i + 1; k < args.size(); ++k) {
-        walk_tree(c, args[k], recurse, !nofollow, [&](const std::string& p, const struct stat& st, bool top) {
-            if (S_ISLNK(st.st_mode) && !(top && nofollow))
-                return;  // links inside a tree are not followed, nor changed
-            auto m = apply_mode(spec, st.st_mode, S_ISDIR(st.st_mode));
-            auto r = c.mnt->chmod(p, *m, S_ISLNK(st.st_mode) ? uk::Follow::no : uk::Follow::yes);
-            if (!r)
-                c.fail(p, r.error());
-        });
+        walk_tree(c, args[k], recurse, !nofollow,
+                  [&](const std::string& p, const struct stat& st, bool top) {
+                      if (S_ISLNK(st.st_mode) && !(top && nofollow))
+                          return;  // links inside a tree are not followed, nor changed
+                      auto m = apply_mode(spec, st.st_mode, S_ISDIR(st.st_mode));
+                      auto r = c.mnt->chmod(p, *m,
+                                            S_ISLNK(st.st_mode) ? uk::Follow::no : uk::Follow::yes);
+                      if (!r)
+                          c.fail(p, r.error());
+                  });
     }
     return c.status;
 }
 
-int cmd_chown(Ctx& c, std::vector<std::string>& args) {
-    bool recurse = false, nofollow = false;
+namespace {
+
+// What chown and chflags take before their operands: -R (recurse) and -h (change a link, not
+// what it names); -H, -L, -P, -f and -v are accepted as the NetBSD tools accept them.
+struct TreeChange {
+    bool recurse = false;
+    bool nofollow = false;
+    std::vector<std::string> operands;  // the change, then at least one file
+};
+
+// The options and operands of a tree change, or nullopt after a usage message.
+std::optional<TreeChange> tree_change_args(Ctx& c, std::vector<std::string>& args,
+                                           const char* synopsis) {
+    TreeChange t;
     Getopt g(args, "RHLPhfv");
     for (int ch; (ch = g.next()) != -1;) {
-        if (ch == 'R')
-            recurse = true;
-        else if (ch == 'h')
-            nofollow = true;
-        else if (ch == '?') {
-            usage(c, "[-R] [-h] owner[:group] file ...");
-            return 2;
+        if (ch == 'R') {
+            t.recurse = true;
+        } else if (ch == 'h') {
+            t.nofollow = true;
+        } else if (ch == '?') {
+            usage(c, synopsis);
+            return std::nullopt;
         }
     }
-    auto ops = g.operands();
-    if (ops.size() < 2) {
-        usage(c, "[-R] [-h] owner[:group] file ...");
-        return 2;
+    t.operands = g.operands();
+    if (t.operands.size() < 2) {
+        usage(c, synopsis);
+        return std::nullopt;
     }
+    return t;
+}
+
+}  // namespace
+
+int cmd_chown(Ctx& c, std::vector<std::string>& args) {
+    auto t = tree_change_args(c, args, "[-R] [-h] owner[:group] file ...");
+    if (!t)
+        return 2;
+    const bool recurse = t->recurse, nofollow = t->nofollow;
+    const std::vector<std::string>& ops = t->operands;
     std::string spec = ops[0];
     std::optional<std::uint32_t> uid, gid;
     auto colon = spec.find_first_of(":.");
@@ -397,51 +422,44 @@ int cmd_chown(Ctx& c, std::vector<std::string>& args) {
         gid = *v;
     }
     for (std::size_t k = 1; k < ops.size(); ++k) {
-        walk_tree(c, ops[k], recurse, !nofollow, [&](const std::string& p, const struct stat& st, bool top) {
-            bool link = S_ISLNK(st.st_mode);
-            auto r = c.mnt->chown(p, uid, gid, link && (nofollow || !top) ? uk::Follow::no : uk::Follow::yes);
-            if (!r)
-                c.fail(p, r.error());
-        });
+        walk_tree(c, ops[k], recurse, !nofollow,
+                  [&](const std::string& p, const struct stat& st, bool top) {
+                      bool link = S_ISLNK(st.st_mode);
+                      auto r = c.mnt->chown(p, uid, gid,
+                                            link && (nofollow || !top) ? uk::Follow::no
+                                                                       : uk::Follow::yes);
+                      if (!r)
+                          c.fail(p, r.error());
+                  });
     }
     return c.status;
 }
 
 int cmd_chflags(Ctx& c, std::vector<std::string>& args) {
-    bool recurse = false, nofollow = false;
-    Getopt g(args, "RHLPh");
-    for (int ch; (ch = g.next()) != -1;) {
-        if (ch == 'R')
-            recurse = true;
-        else if (ch == 'h')
-            nofollow = true;
-        else if (ch == '?') {
-            usage(c, "[-R] [-h] flags file ...");
-            return 2;
-        }
-    }
-    auto ops = g.operands();
-    if (ops.size() < 2) {
-        usage(c, "[-R] [-h] flags file ...");
+    auto t = tree_change_args(c, args, "[-R] [-h] flags file ...");
+    if (!t)
         return 2;
-    }
+    const bool recurse = t->recurse, nofollow = t->nofollow;
+    const std::vector<std::string>& ops = t->operands;
     std::uint32_t set = 0, clear = 0;
     if (!parse_flags(ops[0], &set, &clear)) {
         c.warnx("{}: invalid flag", ops[0]);
         return 1;
     }
     for (std::size_t k = 1; k < ops.size(); ++k) {
-        walk_tree(c, ops[k], recurse, !nofollow, [&](const std::string& p, const struct stat& st, bool top) {
-            uk::Follow f = S_ISLNK(st.st_mode) && (nofollow || !top) ? uk::Follow::no : uk::Follow::yes;
-            auto old = c.mnt->flags(p, f);
-            if (!old) {
-                c.fail(p, old.error());
-                return;
-            }
-            auto r = c.mnt->chflags(p, (*old & ~clear) | set, f);
-            if (!r)
-                c.fail(p, r.error());
-        });
+        walk_tree(c, ops[k], recurse, !nofollow,
+                  [&](const std::string& p, const struct stat& st, bool top) {
+                      uk::Follow f = S_ISLNK(st.st_mode) && (nofollow || !top) ? uk::Follow::no
+                                                                               : uk::Follow::yes;
+                      auto old = c.mnt->flags(p, f);
+                      if (!old) {
+                          c.fail(p, old.error());
+                          return;
+                      }
+                      auto r = c.mnt->chflags(p, (*old & ~clear) | set, f);
+                      if (!r)
+                          c.fail(p, r.error());
+                  });
     }
     return c.status;
 }
@@ -495,7 +513,8 @@ std::optional<timespec> parse_touch_time(std::string s) {
 std::optional<timespec> parse_touch_date(const std::string& s) {
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, used = 0;
     char sep = 0;
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &sec, &used) != 7 ||
+    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &sec,
+                    &used) != 7 ||
         (sep != 'T' && sep != ' '))
         return std::nullopt;
     long nsec = 0;
@@ -565,12 +584,16 @@ int cmd_touch(Ctx& c, std::vector<std::string>& args) {
             at = mt = *t;
             break;
         }
-        default: usage(c, "[-acfhm] [-d YYYY-MM-DDThh:mm:SS[.frac][Z] | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ..."); return 2;
+        default:
+            usage(c, "[-acfhm] [-d YYYY-MM-DDThh:mm:SS[.frac][Z] | -r file | -t "
+                     "[[CC]YY]MMDDhhmm[.SS]] file ...");
+            return 2;
         }
     }
     auto ops = g.operands();
     if (ops.empty()) {
-        usage(c, "[-acfhm] [-d YYYY-MM-DDThh:mm:SS[.frac][Z] | -r file | -t [[CC]YY]MMDDhhmm[.SS]] file ...");
+        usage(c, "[-acfhm] [-d YYYY-MM-DDThh:mm:SS[.frac][Z] | -r file | -t [[CC]YY]MMDDhhmm[.SS]] "
+                 "file ...");
         return 2;
     }
     if (!only_a && !only_m)

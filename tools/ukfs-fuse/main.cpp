@@ -286,13 +286,16 @@ int op_create(const char* path, mode_t mode, fuse_file_info* fi) {
     return give_to_caller(path);
 }
 
-int op_read(const char* path, char* buf, size_t size, off_t off, fuse_file_info* fi) {
+// A whole read or write as the kernel asks for it: `step(done)` moves what it can from byte
+// `done` on; short steps are repeated until all `size` bytes are moved, the end is reached, or
+// an error comes (reported only when nothing moved).
+template <typename Step>
+int transfer(const char* path, off_t off, size_t size, Step step) {
     if (off < 0)
         return -EINVAL;
     std::size_t done = 0;
     while (done < size) {
-        auto r = file_of(fi)->read(static_cast<std::uint64_t>(off) + done,
-                                   std::as_writable_bytes(std::span(buf + done, size - done)));
+        auto r = step(static_cast<std::uint64_t>(off) + done, done);
         if (!r) {
             if (done > 0)
                 break;
@@ -305,23 +308,16 @@ int op_read(const char* path, char* buf, size_t size, off_t off, fuse_file_info*
     return static_cast<int>(done);
 }
 
+int op_read(const char* path, char* buf, size_t size, off_t off, fuse_file_info* fi) {
+    return transfer(path, off, size, [&](std::uint64_t at, std::size_t done) {
+        return file_of(fi)->read(at, std::as_writable_bytes(std::span(buf + done, size - done)));
+    });
+}
+
 int op_write(const char* path, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
-    if (off < 0)
-        return -EINVAL;
-    std::size_t done = 0;
-    while (done < size) {
-        auto r = file_of(fi)->write(static_cast<std::uint64_t>(off) + done,
-                                    std::as_bytes(std::span(buf + done, size - done)));
-        if (!r) {
-            if (done > 0)
-                break;
-            return fail(path, r.error());
-        }
-        if (*r == 0)
-            break;
-        done += *r;
-    }
-    return static_cast<int>(done);
+    return transfer(path, off, size, [&](std::uint64_t at, std::size_t done) {
+        return file_of(fi)->write(at, std::as_bytes(std::span(buf + done, size - done)));
+    });
 }
 
 int op_statfs(const char* path, struct statvfs* sv) {

@@ -18,29 +18,12 @@
 
 #include <fmt/format.h>
 
+#include "base/utf8.hpp"
 #include "fs/cd9660/fs.hpp"
 
 namespace uk::cd9660 {
 
 namespace {
-
-void put_utf8(std::string& out, std::uint32_t c) {
-    if (c < 0x80) {
-        out += static_cast<char>(c);
-    } else if (c < 0x800) {
-        out += static_cast<char>(0xC0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        out += static_cast<char>(0xE0 | (c >> 12));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (c >> 18));
-        out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-}
 
 bool iequal(std::string_view a, std::string_view b) {
     if (a.size() != b.size())
@@ -86,7 +69,7 @@ std::string IsoFs::translate(const Record& r) const {
             }
             if (c == ';' && semicolon == std::string::npos)
                 semicolon = out.size();
-            put_utf8(out, c);
+            append_utf8(out, c);
         }
     } else {
         for (const std::byte b : r.name) {
@@ -109,8 +92,8 @@ Result<InodeNo> IsoFs::dotdot_of(std::uint64_t dir_lba, std::uint32_t) {
         return Error::corrupt(where, "past the end of the image");
     io::BufRef buf = UKFS_TRY(m_cache->get(dir_lba));
     const Record dot = UKFS_TRY(parse_record(buf.data(), where + ": \".\" record"));
-    const Record dotdot = UKFS_TRY(parse_record(buf.data().subspan(dot.length),
-                                                where + ": \"..\" record"));
+    const Record dotdot =
+        UKFS_TRY(parse_record(buf.data().subspan(dot.length), where + ": \"..\" record"));
     if (!dot.is_dot() || !dotdot.is_dotdot() || !dotdot.is_dir())
         return Error::corrupt(where, "does not start with \".\" and \"..\" records");
     if (m_tree == Tree::rrip) {
@@ -217,8 +200,7 @@ Result<void> scan(io::BufferCache& cache, const Node& dir, std::uint64_t from, F
             continue;
         }
         const std::uint64_t addr = lba_to_byte(ext.lba + sec) + in;
-        const std::string where = fmt::format("{}: directory record at byte {}", dir.what(),
-                                              addr);
+        const std::string where = fmt::format("{}: directory record at byte {}", dir.what(), addr);
         const Record r = UKFS_TRY(parse_record(buf.data().subspan(in, avail - in), where));
         const Result<bool> more = f(off, r, addr);
         if (!more)
@@ -254,39 +236,38 @@ Result<InodeNo> IsoFs::lookup(const Node& dir, std::string_view name) {
     std::uint64_t stop_at = UINT64_MAX;
     std::uint64_t found_at = 0;
     auto each = [&](std::uint64_t off, const Record& r, std::uint64_t addr) -> Result<bool> {
-                      if (off >= stop_at)
-                          return false;
-                      const bool skip = continuation;
-                      continuation = (r.flags & flag_multi_extent) != 0;
-                      if (skip || r.is_dot() || r.is_dotdot())
-                          return true;
-                      const Entry e = UKFS_TRY(entry_of(dir, r, addr));
-                      if (e.hidden)
-                          return true;
-                      auto same = [&](std::string_view a) {
-                          if (m_tree == Tree::plain ||
-                              (m_tree == Tree::rrip && m_rules.rr_caseins))
-                              return iequal(a, name);
-                          return a == name;
-                      };
-                      bool match = same(e.name);
-                      // With versions kept, a name without one finds the highest version
-                      // (NetBSD's isofncmp).
-                      if (!match && m_tree != Tree::rrip && m_rules.keep_version) {
-                          std::string bare = e.name;
-                          const std::size_t semi = bare.find(';');
-                          if (semi != std::string::npos) {
-                              cut_version(bare, semi);
-                              match = same(bare);
-                          }
-                      }
-                      if (match) {
-                          found = e.ino;
-                          found_at = off;
-                          if (e.type == VType::dir)
-                              remember_parent(e.ino, dir.ino);
-                      }
-                      return !match;
+        if (off >= stop_at)
+            return false;
+        const bool skip = continuation;
+        continuation = (r.flags & flag_multi_extent) != 0;
+        if (skip || r.is_dot() || r.is_dotdot())
+            return true;
+        const Entry e = UKFS_TRY(entry_of(dir, r, addr));
+        if (e.hidden)
+            return true;
+        auto same = [&](std::string_view a) {
+            if (m_tree == Tree::plain || (m_tree == Tree::rrip && m_rules.rr_caseins))
+                return iequal(a, name);
+            return a == name;
+        };
+        bool match = same(e.name);
+        // With versions kept, a name without one finds the highest version
+        // (NetBSD's isofncmp).
+        if (!match && m_tree != Tree::rrip && m_rules.keep_version) {
+            std::string bare = e.name;
+            const std::size_t semi = bare.find(';');
+            if (semi != std::string::npos) {
+                cut_version(bare, semi);
+                match = same(bare);
+            }
+        }
+        if (match) {
+            found = e.ino;
+            found_at = off;
+            if (e.type == VType::dir)
+                remember_parent(e.ino, dir.ino);
+        }
+        return !match;
     };
     bool failed = false;
     if (start < dir.size) {
@@ -313,24 +294,24 @@ Result<void> IsoFs::readdir(const Node& dir, std::uint64_t cookie, const vfs::Di
     bool stopped = false;
     const bool dedup = m_tree != Tree::rrip && !m_rules.keep_version;
     auto each = [&](std::uint64_t off, const Record& r, std::uint64_t addr) -> Result<bool> {
-                      const bool skip = continuation;
-                      continuation = (r.flags & flag_multi_extent) != 0;
-                      if (skip)
-                          return true;
-                      Entry e = UKFS_TRY(entry_of(dir, r, addr));
-                      if (e.hidden || (dedup && pending && pending->name == e.name))
-                          return true;
-                      if (e.type == VType::dir && !r.is_dot() && !r.is_dotdot())
-                          remember_parent(e.ino, dir.ino);
-                      if (pending) {
-                          const vfs::DirEntry de{pending->ino, pending->type, pending->name};
-                          if (!visit(de, off)) {
-                              stopped = true;
-                              return false;
-                          }
-                      }
-                      pending = std::move(e);
-                      return true;
+        const bool skip = continuation;
+        continuation = (r.flags & flag_multi_extent) != 0;
+        if (skip)
+            return true;
+        Entry e = UKFS_TRY(entry_of(dir, r, addr));
+        if (e.hidden || (dedup && pending && pending->name == e.name))
+            return true;
+        if (e.type == VType::dir && !r.is_dot() && !r.is_dotdot())
+            remember_parent(e.ino, dir.ino);
+        if (pending) {
+            const vfs::DirEntry de{pending->ino, pending->type, pending->name};
+            if (!visit(de, off)) {
+                stopped = true;
+                return false;
+            }
+        }
+        pending = std::move(e);
+        return true;
     };
     UKFS_TRY(scan(*m_cache, dir, cookie, each));
     if (pending && !stopped) {

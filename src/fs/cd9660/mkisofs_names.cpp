@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/utf8.hpp"
 #include "fs/cd9660/mkisofs.hpp"
 
 namespace uk::cd9660 {
@@ -13,7 +14,7 @@ namespace {
 
 constexpr std::size_t iso_file_chars = 30;  // name + extension (level 2)
 constexpr std::size_t iso_dir_chars = 31;
-constexpr std::size_t iso_ext_chars = 8;    // ours: keeps room for the name
+constexpr std::size_t iso_ext_chars = 8;  // ours: keeps room for the name
 constexpr std::size_t joliet_units = 64;
 constexpr std::size_t joliet_ext_units = 16;
 
@@ -56,36 +57,9 @@ Str make_unique_name(const Str& base, std::size_t limit, std::set<std::string>& 
 std::vector<std::uint32_t> code_points(std::string_view s) {
     std::vector<std::uint32_t> out;
     for (std::size_t i = 0; i < s.size();) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        std::size_t n = 0;
-        std::uint32_t c = 0;
-        if (b0 < 0x80) {
-            n = 1;
-            c = b0;
-        } else if ((b0 & 0xE0) == 0xC0) {
-            n = 2;
-            c = b0 & 0x1Fu;
-        } else if ((b0 & 0xF0) == 0xE0) {
-            n = 3;
-            c = b0 & 0x0Fu;
-        } else if ((b0 & 0xF8) == 0xF0) {
-            n = 4;
-            c = b0 & 0x07u;
-        }
-        bool ok = n != 0 && i + n <= s.size();
-        for (std::size_t k = 1; ok && k < n; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            ok = (b & 0xC0) == 0x80;
-            c = (c << 6) | (b & 0x3Fu);
-        }
-        const std::uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (!ok || c < min[n] || c > 0x10FFFF || (c >= 0xD800 && c < 0xE000)) {
-            out.push_back('_');
-            ++i;
-            continue;
-        }
-        out.push_back(c);
-        i += n;
+        const auto c = decode_utf8(s, i);
+        out.push_back(c ? c->code : U'_');
+        i += c ? c->length : 1;
     }
     return out;
 }
@@ -95,13 +69,7 @@ std::u16string utf16(const std::vector<std::uint32_t>& cps) {
     for (std::uint32_t c : cps) {
         if (c < 0x20 || c == '*' || c == '/' || c == ':' || c == ';' || c == '?' || c == '\\')
             c = '_';
-        if (c >= 0x10000) {
-            c -= 0x10000;
-            out.push_back(static_cast<char16_t>(0xD800 + (c >> 10)));
-            out.push_back(static_cast<char16_t>(0xDC00 + (c & 0x3FF)));
-        } else {
-            out.push_back(static_cast<char16_t>(c));
-        }
+        append_utf16(out, c);
     }
     return out;
 }
@@ -127,8 +95,7 @@ std::string be_bytes(const std::u16string& s) {
 
 }  // namespace
 
-std::string iso_identifier(std::string_view host_name, bool is_dir,
-                           std::set<std::string>& taken) {
+std::string iso_identifier(std::string_view host_name, bool is_dir, std::set<std::string>& taken) {
     auto same = [](const std::string& s) { return s; };
     if (is_dir) {
         std::string base = d_characters(host_name, iso_dir_chars);
@@ -147,9 +114,8 @@ std::string iso_identifier(std::string_view host_name, bool is_dir,
     if (base.empty())
         base.push_back('_');  // (not `= "_"`: g++ 12 -O3 -Wrestrict false positive)
     const std::size_t limit = iso_file_chars - ext.size();
-    base = make_unique_name(base, limit, taken, [&](const std::string& b) {
-        return ext.empty() ? b : b + "." + ext;
-    });
+    base = make_unique_name(base, limit, taken,
+                            [&](const std::string& b) { return ext.empty() ? b : b + "." + ext; });
     return base + "." + ext + ";1";
 }
 
@@ -174,7 +140,9 @@ std::string joliet_identifier(std::string_view host_name, bool is_dir,
                             [&](const std::u16string& b) { return be_bytes(b + ext); });
     std::string out = be_bytes(base + ext);
     if (!is_dir)
-        out += std::string("\0;\0" "1", 4);
+        out += std::string("\0;\0"
+                           "1",
+                           4);
     return out;
 }
 

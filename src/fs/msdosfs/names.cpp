@@ -11,20 +11,27 @@
 
 #include <fmt/format.h>
 
+#include "base/utf8.hpp"
 #include "fs/msdosfs/node.hpp"
 
 namespace uk::msdosfs {
 
 namespace {
 
-bool is_lower(char16_t c) { return c >= u'a' && c <= u'z'; }
-bool is_upper(char16_t c) { return c >= u'A' && c <= u'Z'; }
-char16_t to_upper(char16_t c) { return is_lower(c) ? static_cast<char16_t>(c - 32) : c; }
+bool is_lower(char16_t c) {
+    return c >= u'a' && c <= u'z';
+}
+bool is_upper(char16_t c) {
+    return c >= u'A' && c <= u'Z';
+}
+char16_t to_upper(char16_t c) {
+    return is_lower(c) ? static_cast<char16_t>(c - 32) : c;
+}
 
 // Characters a long name cannot hold (spec section 7).
 bool bad_long_char(char16_t c) {
-    return c < 0x20 || c == 0x7F || std::u16string_view(u"\"*/:<>?\\|").find(c) !=
-                                        std::u16string_view::npos;
+    return c < 0x20 || c == 0x7F ||
+           std::u16string_view(u"\"*/:<>?\\|").find(c) != std::u16string_view::npos;
 }
 
 // Characters a short name may hold besides letters and digits.
@@ -49,8 +56,9 @@ Case case_of(std::u16string_view part) {
 bool exact_short(const std::u16string& n, NamePlan& plan) {
     const auto dot = n.find(u'.');
     const std::u16string_view base = std::u16string_view(n).substr(0, dot);
-    const std::u16string_view ext =
-        dot == std::u16string::npos ? std::u16string_view{} : std::u16string_view(n).substr(dot + 1);
+    const std::u16string_view ext = dot == std::u16string::npos
+                                        ? std::u16string_view{}
+                                        : std::u16string_view(n).substr(dot + 1);
     if (base.empty() || base.size() > 8 || ext.size() > 3)
         return false;
     if (dot != std::u16string::npos && (ext.empty() || ext.find(u'.') != ext.npos))
@@ -114,24 +122,6 @@ bool basis_name(const std::u16string& n, std::uint8_t (&out)[11]) {
     return lossy;
 }
 
-void append_utf8(std::string& out, char32_t c) {
-    if (c < 0x80) {
-        out += static_cast<char>(c);
-    } else if (c < 0x800) {
-        out += static_cast<char>(0xC0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        out += static_cast<char>(0xE0 | (c >> 12));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (c >> 18));
-        out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-}
-
 }  // namespace
 
 bool utf16_to_utf8(const std::u16string& in, std::string& out) {
@@ -153,43 +143,11 @@ bool utf16_to_utf8(const std::u16string& in, std::string& out) {
 bool utf8_to_utf16(std::string_view in, std::u16string& out) {
     out.clear();
     for (std::size_t i = 0; i < in.size();) {
-        const auto b = static_cast<unsigned char>(in[i]);
-        char32_t c;
-        std::size_t len;
-        if (b < 0x80) {
-            c = b;
-            len = 1;
-        } else if ((b & 0xE0) == 0xC0) {
-            c = b & 0x1F;
-            len = 2;
-        } else if ((b & 0xF0) == 0xE0) {
-            c = b & 0x0F;
-            len = 3;
-        } else if ((b & 0xF8) == 0xF0) {
-            c = b & 0x07;
-            len = 4;
-        } else {
+        const auto c = decode_utf8(in, i);
+        if (!c)
             return false;
-        }
-        if (i + len > in.size())
-            return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto cb = static_cast<unsigned char>(in[i + k]);
-            if ((cb & 0xC0) != 0x80)
-                return false;
-            c = (c << 6) | (cb & 0x3F);
-        }
-        const char32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-            return false;
-        if (c >= 0x10000) {
-            c -= 0x10000;
-            out += static_cast<char16_t>(0xD800 + (c >> 10));
-            out += static_cast<char16_t>(0xDC00 + (c & 0x3FF));
-        } else {
-            out += static_cast<char16_t>(c);
-        }
-        i += len;
+        append_utf16(out, c->code);
+        i += c->length;
     }
     return true;
 }

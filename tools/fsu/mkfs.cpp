@@ -27,7 +27,7 @@ const char* const mkfs_usage =
     "           file system; the image file is created, or set to SIZE bytes (k, m, g, t).\n"
     "           Types and keys: msdos: fat=12|16|32, cluster_size, sector_size, fats,\n"
     "           root_entries, label, volume_id. ext2fs: fstype=ext2|ext3|ext4 (ext4),\n"
-    "           blocksize, inode_size, inode_ratio, features=feat,^feat (mke2fs -O),\n"
+    "           blocksize, inode_size, inode_ratio, features=feat:^feat (mke2fs -O),\n"
     "           journal_size (MiB), journal_blocks, label, uuid, hash_seed, time, seed,\n"
     "           reserved_ratio (percent).";
 

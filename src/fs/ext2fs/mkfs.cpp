@@ -278,9 +278,10 @@ void seal_inode(const Ctx& c, std::uint32_t ino, Bytes& raw) {
     if (!c.g.metadata_csum())
         return;
     le16 extra;
-    std::memcpy(&extra, raw.data() + offsetof(Inode, i_extra_isize), 2);
+    if (raw.size() > good_old_inode_size)
+        std::memcpy(&extra, raw.data() + offsetof(Inode, i_extra_isize), 2);
     const bool with_hi =
-        raw.size() > good_old_inode_size && extra.get() >= 4;  // covers i_checksum_hi
+        raw.size() > good_old_inode_size && extra.get() >= 4;  // i_extra_isize covers i_checksum_hi
     const std::uint32_t sum = inode_checksum(c.g, ino, 0, raw, with_hi);
     le16 v;
     v.set(static_cast<std::uint16_t>(sum));
@@ -633,6 +634,7 @@ Superblock make_superblock(const Ctx& c, std::uint64_t kbytes, const Bytes& jnl_
     sb.s_flags.set(flags_signed_hash);
     sb.s_log_groups_per_flex = static_cast<std::uint8_t>(c.l.log_groups_per_flex);
     sb.s_kbytes_written.set(kbytes);
+    sb.s_overhead_blocks.set(static_cast<std::uint32_t>(c.l.overhead));
     if (g.has_compat(compat_has_journal)) {
         sb.s_journal_inum.set(journal_ino);
         sb.s_jnl_backup_type = jnl_backup_blocks;

@@ -41,7 +41,7 @@ struct MkfsOptions {
 Result<MkfsOptions> mkfs_defaults(const std::string& fstype);
 
 // Parse fsu mkfs -o words: fstype, blocksize, inode_size, inode_ratio, features (mke2fs -O
-// syntax), journal_size (MiB), journal_blocks, label, uuid, hash_seed, time, seed,
+// syntax, ',' or ':' between), journal_size (MiB), journal_blocks, label, uuid, hash_seed, time, seed,
 // reserved_ratio. EINVAL naming an unknown key, a bad value or a feature we cannot make.
 Result<MkfsOptions> parse_mkfs_params(const vfs::FormatParams& params);
 

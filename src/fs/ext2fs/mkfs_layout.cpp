@@ -420,8 +420,6 @@ Result<Layout> plan_layout(const MkfsOptions& o, std::uint64_t device_bytes) {
         return inval(fmt::format("inode_size {} must be a power of two from 128 to the block "
                                  "size ({})",
                                  o.inode_size, block_size));
-    if (o.inode_size < sizeof(Inode))
-        g.feature_ro_compat &= ~ro_compat_extra_isize;
 
     g.block_size = block_size;
     g.log_block_size = static_cast<std::uint32_t>(std::countr_zero(block_size));
@@ -472,6 +470,9 @@ Result<Layout> plan_layout(const MkfsOptions& o, std::uint64_t device_bytes) {
     for (std::uint32_t i = 0; i < g.group_count; ++i)
         l.used.add(group_first(g, i), super_blocks(g, i));
     UKFS_TRY(place_tables(l));
+    // s_overhead_clusters as mke2fs counts it: the blocks before the first group, the group
+    // metadata and the journal's size (its indirect blocks not included).
+    l.overhead = g.first_data_block + l.used.used_in(0, g.blocks_count) + l.journal_blocks;
 
     // The root's block, then lost+found's: at least 16 KiB and two blocks, at most 12.
     std::uint64_t cursor = g.first_data_block;
@@ -484,7 +485,6 @@ Result<Layout> plan_layout(const MkfsOptions& o, std::uint64_t device_bytes) {
             break;
         l.lpf_blocks.push_back(UKFS_TRY(take_next(l, cursor)));
     }
-    const std::uint64_t dir_blocks = 1 + l.lpf_blocks.size();
     const std::uint64_t data_blocks = g.blocks_count - g.first_data_block;
     if (l.journal_blocks != 0)
         UKFS_TRY(place_journal(l, data_blocks - l.used.used_in(0, g.blocks_count),
@@ -493,7 +493,6 @@ Result<Layout> plan_layout(const MkfsOptions& o, std::uint64_t device_bytes) {
     const std::uint64_t used = l.used.used_in(0, g.blocks_count);
     if (used >= data_blocks)
         return inval("the device is too small: no free blocks would be left");
-    l.overhead = used - dir_blocks;
     g.free_blocks = data_blocks - used;
     g.reserved_blocks = l.reserved_blocks;
     if (l.reserved_blocks > data_blocks / 2)

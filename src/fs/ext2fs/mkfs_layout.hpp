@@ -63,7 +63,7 @@ struct Layout {
     std::uint64_t journal_blocks = 0;
     std::vector<Run> journal_runs;
     std::vector<std::uint64_t> journal_leaves;
-    std::uint64_t overhead = 0;  // blocks used by metadata (not the directories)
+    std::uint64_t overhead = 0;  // s_overhead_clusters
 };
 
 inline constexpr std::uint32_t lpf_ino = 11;

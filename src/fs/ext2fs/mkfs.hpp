@@ -33,8 +33,11 @@ struct MkfsOptions {
     std::optional<std::array<std::uint8_t, 16>> uuid;
     std::optional<std::array<std::uint8_t, 16>> hash_seed;
     std::optional<std::uint32_t> time;  // seconds since 1970 (at most 2^31 - 1); now if unset
-    std::optional<std::uint64_t> seed;  // derive the UUID and hash seed when not given
-    double reserved_ratio = 5.0;        // percent of blocks reserved for root
+    // Derive the UUID and hash seed when not given. The rest follows from them: the journal's
+    // UUID is the file system's, the checksum seed is crc32c(UUID), and inode generations
+    // are 0 as mke2fs leaves them.
+    std::optional<std::uint64_t> seed;
+    double reserved_ratio = 5.0;  // percent of blocks reserved for root
 };
 
 // The defaults for `fstype` ("ext2", "ext3" or "ext4"), EINVAL for another name.

@@ -57,6 +57,10 @@ const Case cases[] = {
     {"ext4_journal_8M", "journal_size=8", "128M", "ext4 -J size=8", ext4_features, 1024},
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+    *os << c.name;
+}
+
 std::string img_name(const Case& c) {
     return std::string(c.name) + ".img";
 }

@@ -126,14 +126,6 @@ struct Ctx {
     std::array<std::uint8_t, 16> hash_seed{};
 };
 
-std::uint64_t group_first(const Geometry& g, std::uint64_t group) {
-    return g.first_data_block + group * g.blocks_per_group;
-}
-
-std::uint64_t group_end(const Geometry& g, std::uint64_t group) {
-    return std::min(g.blocks_count, group_first(g, group) + g.blocks_per_group);
-}
-
 bool csum_groups(const Geometry& g) {
     return g.metadata_csum() || g.has_ro_compat(ro_compat_gdt_csum);
 }

@@ -138,15 +138,6 @@ std::uint64_t indirect_blocks(std::uint64_t n, std::uint64_t apb) {
     return total;
 }
 
-std::uint64_t group_first(const Geometry& g, std::uint64_t group) {
-    return g.first_data_block + group * g.blocks_per_group;
-}
-
-// One past the last block of `group`.
-std::uint64_t group_end(const Geometry& g, std::uint64_t group) {
-    return std::min(g.blocks_count, group_first(g, group) + g.blocks_per_group);
-}
-
 std::uint64_t group_of(const Geometry& g, std::uint64_t block) {
     return (block - g.first_data_block) / g.blocks_per_group;
 }

@@ -3,6 +3,7 @@
 // mkfs.hpp). Computed in memory before a byte is written; private to mkfs*.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -69,6 +70,14 @@ struct Layout {
 inline constexpr std::uint32_t lpf_ino = 11;
 inline constexpr std::uint32_t journal_ino = 8;
 inline constexpr std::uint32_t max_extent_len = 32768;
+
+// The first block of `group`, and one past its last (the last group may be short).
+inline std::uint64_t group_first(const Geometry& g, std::uint64_t group) {
+    return g.first_data_block + group * g.blocks_per_group;
+}
+inline std::uint64_t group_end(const Geometry& g, std::uint64_t group) {
+    return std::min(g.blocks_count, group_first(g, group) + g.blocks_per_group);
+}
 
 // Extents per extent-tree leaf block of `block_size`.
 inline std::uint32_t leaf_capacity(std::uint32_t block_size) {

@@ -166,6 +166,36 @@ rc "tmpfs: populate and read in one shell" 0 $?
 } >"$W/exp"
 same "tmpfs: shell output" "$W/exp" "$W/got"
 
+# ---- fsu mkfs -t ext2fs: e2fsck passes it, fsu and debugfs read it ----
+for fstype in ext2 ext3 ext4; do
+    rm -f "$W/mk.img"
+    "$FSU" mkfs -t ext2fs -s 32m -L "mk-$fstype" -o fstype=$fstype "$W/mk.img"
+    rc "mkfs -t ext2fs -o fstype=$fstype" 0 $?
+    e2fsck -fn "$W/mk.img" >/dev/null 2>&1
+    rc "mkfs $fstype: e2fsck -fn" 0 $?
+    "$FSU" ls "$W/mk.img" / >"$W/got"
+    echo lost+found >"$W/exp"
+    same "mkfs $fstype: fsu ls /" "$W/exp" "$W/got"
+    dumpe2fs -h "$W/mk.img" 2>/dev/null | sed -n 's/^Filesystem volume name: *//p' >"$W/got"
+    echo "mk-$fstype" >"$W/exp"
+    same "mkfs $fstype: the label" "$W/exp" "$W/got"
+    "$FSU" mkdir "$W/mk.img" /d && "$FSU" cp "$W/mk.img" "host:$T/docs/numbers" /d/n
+    rc "mkfs $fstype: mkdir and cp" 0 $?
+    e2fsck -fn "$W/mk.img" >/dev/null 2>&1
+    rc "mkfs $fstype: e2fsck -fn after writing" 0 $?
+    debugfs -R 'cat /d/n' "$W/mk.img" 2>/dev/null >"$W/got"
+    same "mkfs $fstype: debugfs reads what fsu wrote" "$T/docs/numbers" "$W/got"
+done
+rm -f "$W/mk.img"
+"$FSU" mkfs -t ext2fs -s 32m -o features=warp_drive "$W/mk.img" 2>"$W/err"
+rc "mkfs ext2fs: an unknown feature" 1 $?
+grep -q warp_drive "$W/err" && ok || bad "mkfs ext2fs: the message names the feature"
+"$FSU" mkfs -t ext2fs -s 32m -o fstype=ext4,uuid=00112233-4455-6677-8899-aabbccddeeff,hash_seed=00112233-4455-6677-8899-aabbccddeef0,time=86400 "$W/mk.img" &&
+    cp "$W/mk.img" "$W/mk2.img" &&
+    "$FSU" mkfs -t ext2fs -s 32m -o fstype=ext4,uuid=00112233-4455-6677-8899-aabbccddeeff,hash_seed=00112233-4455-6677-8899-aabbccddeef0,time=86400 "$W/mk.img"
+rc "mkfs ext2fs twice with a fixed uuid, hash_seed and time" 0 $?
+same "mkfs ext2fs: the same bytes both times" "$W/mk2.img" "$W/mk.img"
+
 # ---- extended attributes: ext4 (read; in the inode and in a block) and tmpfs (read-write) ----
 X=$W/xsrc
 mkdir -p "$X/d"

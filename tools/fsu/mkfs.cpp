@@ -26,7 +26,10 @@ const char* const mkfs_usage =
     "-t TYPE [-s SIZE] [-L label] [-o key=value,...] IMAGE   (no mount) make an empty\n"
     "           file system; the image file is created, or set to SIZE bytes (k, m, g, t).\n"
     "           Types and keys: msdos: fat=12|16|32, cluster_size, sector_size, fats,\n"
-    "           root_entries, label, volume_id.";
+    "           root_entries, label, volume_id. ext2fs: fstype=ext2|ext3|ext4 (ext4),\n"
+    "           blocksize, inode_size, inode_ratio, features=feat:^feat (mke2fs -O),\n"
+    "           journal_size (MiB), journal_blocks, label, uuid, hash_seed, time, seed,\n"
+    "           reserved_ratio (percent).";
 
 const char* const fsck_usage =
     "[-t TYPE] IMAGE   (no mount, never writes) check the file system with the type's\n"

@@ -2,6 +2,7 @@
 #include "fs/ext2fs/register.hpp"
 
 #include "fs/ext2fs/fs.hpp"
+#include "fs/ext2fs/mkfs.hpp"
 #include "fs/ext2fs/superblock.hpp"
 
 namespace uk::ext2fs {
@@ -20,6 +21,7 @@ void register_ext2fs(vfs::Registry& registry) {
     driver.needs_device = true;
     driver.detect = detect_ext2fs;
     driver.mount = mount_ext2fs;
+    driver.mkfs = mkfs_params;
     // add() fails only with EEXIST, when ext2fs is registered already: then nothing is to do.
     (void)registry.add(std::move(driver));
 }

@@ -23,9 +23,9 @@ struct Geometry {
     std::uint32_t inode_size = 0;
     std::uint32_t first_ino = 0;
     std::uint32_t group_count = 0;
-    std::uint32_t desc_size = 0;       // bytes per group descriptor
+    std::uint32_t desc_size = 0;  // bytes per group descriptor
     std::uint32_t desc_per_block = 0;
-    std::uint32_t desc_blocks = 0;     // blocks the descriptor table takes
+    std::uint32_t desc_blocks = 0;         // blocks the descriptor table takes
     std::uint32_t inode_table_blocks = 0;  // per group
     std::uint32_t first_meta_bg = 0;
     std::uint32_t reserved_gdt_blocks = 0;  // s_reserved_gdt_blocks (resize_inode)
@@ -39,6 +39,11 @@ struct Geometry {
     std::uint64_t reserved_blocks = 0;
     std::uint32_t free_inodes = 0;
     std::uint32_t creator_os = 0;
+    // Directory hashing (dir_index): s_hash_seed as four words, s_def_hash_version for new
+    // indexes, and whether the legacy/half_md4/tea hashes read name bytes unsigned (s_flags).
+    std::array<std::uint32_t, 4> hash_seed{};
+    std::uint8_t def_hash_version = 0;
+    bool hash_unsigned = false;
 
     bool has_compat(std::uint32_t f) const { return (feature_compat & f) != 0; }
     bool has_incompat(std::uint32_t f) const { return (feature_incompat & f) != 0; }

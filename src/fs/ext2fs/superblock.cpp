@@ -28,57 +28,35 @@ struct FeatureName {
 };
 
 constexpr FeatureName incompat_table[] = {
-    {incompat_compression, "compression"},
-    {incompat_filetype, "filetype"},
-    {incompat_recover, "needs_recovery"},
-    {incompat_journal_dev, "journal_dev"},
-    {incompat_meta_bg, "meta_bg"},
-    {incompat_extents, "extents"},
-    {incompat_64bit, "64bit"},
-    {incompat_mmp, "mmp"},
-    {incompat_flex_bg, "flex_bg"},
-    {incompat_ea_inode, "ea_inode"},
-    {incompat_dirdata, "dirdata"},
-    {incompat_csum_seed, "metadata_csum_seed"},
-    {incompat_largedir, "large_dir"},
-    {incompat_inline_data, "inline_data"},
-    {incompat_encrypt, "encrypt"},
-    {incompat_casefold, "casefold"},
+    {incompat_compression, "compression"}, {incompat_filetype, "filetype"},
+    {incompat_recover, "needs_recovery"},  {incompat_journal_dev, "journal_dev"},
+    {incompat_meta_bg, "meta_bg"},         {incompat_extents, "extents"},
+    {incompat_64bit, "64bit"},             {incompat_mmp, "mmp"},
+    {incompat_flex_bg, "flex_bg"},         {incompat_ea_inode, "ea_inode"},
+    {incompat_dirdata, "dirdata"},         {incompat_csum_seed, "metadata_csum_seed"},
+    {incompat_largedir, "large_dir"},      {incompat_inline_data, "inline_data"},
+    {incompat_encrypt, "encrypt"},         {incompat_casefold, "casefold"},
 };
 
 constexpr FeatureName compat_table[] = {
-    {compat_dir_prealloc, "dir_prealloc"},
-    {compat_imagic_inodes, "imagic_inodes"},
-    {compat_has_journal, "has_journal"},
-    {compat_ext_attr, "ext_attr"},
-    {compat_resize_inode, "resize_inode"},
-    {compat_dir_index, "dir_index"},
-    {0x40, "lazy_bg"},
-    {0x80, "snapshot_exclude_inode"},
-    {0x100, "snapshot_exclude_bitmap"},
-    {compat_sparse_super2, "sparse_super2"},
-    {0x400, "fast_commit"},
-    {0x800, "stable_inodes"},
+    {compat_dir_prealloc, "dir_prealloc"}, {compat_imagic_inodes, "imagic_inodes"},
+    {compat_has_journal, "has_journal"},   {compat_ext_attr, "ext_attr"},
+    {compat_resize_inode, "resize_inode"}, {compat_dir_index, "dir_index"},
+    {0x40, "lazy_bg"},                     {0x80, "snapshot_exclude_inode"},
+    {0x100, "snapshot_exclude_bitmap"},    {compat_sparse_super2, "sparse_super2"},
+    {0x400, "fast_commit"},                {0x800, "stable_inodes"},
     {0x1000, "orphan_file"},
 };
 
 constexpr FeatureName ro_compat_table[] = {
-    {ro_compat_sparse_super, "sparse_super"},
-    {ro_compat_large_file, "large_file"},
-    {ro_compat_btree_dir, "btree_dir"},
-    {ro_compat_huge_file, "huge_file"},
-    {ro_compat_gdt_csum, "uninit_bg"},
-    {ro_compat_dir_nlink, "dir_nlink"},
-    {ro_compat_extra_isize, "extra_isize"},
-    {ro_compat_has_snapshot, "snapshot"},
-    {ro_compat_quota, "quota"},
-    {ro_compat_bigalloc, "bigalloc"},
-    {ro_compat_metadata_csum, "metadata_csum"},
-    {ro_compat_replica, "replica"},
-    {ro_compat_readonly, "read-only"},
-    {ro_compat_project, "project"},
-    {ro_compat_shared_blocks, "shared_blocks"},
-    {ro_compat_verity, "verity"},
+    {ro_compat_sparse_super, "sparse_super"},     {ro_compat_large_file, "large_file"},
+    {ro_compat_btree_dir, "btree_dir"},           {ro_compat_huge_file, "huge_file"},
+    {ro_compat_gdt_csum, "uninit_bg"},            {ro_compat_dir_nlink, "dir_nlink"},
+    {ro_compat_extra_isize, "extra_isize"},       {ro_compat_has_snapshot, "snapshot"},
+    {ro_compat_quota, "quota"},                   {ro_compat_bigalloc, "bigalloc"},
+    {ro_compat_metadata_csum, "metadata_csum"},   {ro_compat_replica, "replica"},
+    {ro_compat_readonly, "read-only"},            {ro_compat_project, "project"},
+    {ro_compat_shared_blocks, "shared_blocks"},   {ro_compat_verity, "verity"},
     {ro_compat_orphan_present, "orphan_present"},
 };
 
@@ -98,9 +76,10 @@ constexpr std::uint32_t incompat_supported =
 constexpr std::uint32_t incompat_writable = incompat_filetype | incompat_meta_bg |
                                             incompat_extents | incompat_64bit | incompat_flex_bg |
                                             incompat_csum_seed;
-constexpr std::uint32_t compat_writable =
-    compat_dir_prealloc | compat_imagic_inodes | compat_has_journal | compat_ext_attr |
-    compat_resize_inode | compat_dir_index | compat_sparse_super2;
+constexpr std::uint32_t compat_writable = compat_dir_prealloc | compat_imagic_inodes |
+                                          compat_has_journal | compat_ext_attr |
+                                          compat_resize_inode | compat_dir_index |
+                                          compat_sparse_super2;
 // ro_compat features whose on-disk meaning the writer keeps valid; any other allows read-only
 // mounts only.
 constexpr std::uint32_t ro_compat_supported =
@@ -163,8 +142,8 @@ Result<void> check_sizes(const Superblock& sb, Geometry& g) {
 // Block counts, groups and their products.
 Result<void> check_groups(const Superblock& sb, Geometry& g) {
     const bool is64 = (sb.s_feature_incompat.get() & incompat_64bit) != 0;
-    g.blocks_count =
-        sb.s_blocks_count_lo.get() | (is64 ? std::uint64_t{sb.s_blocks_count_hi.get()} << 32 : 0);
+    g.blocks_count = sb.s_blocks_count_lo.get() |
+                     (is64 ? std::uint64_t{sb.s_blocks_count_hi.get()} << 32 : 0);
     g.first_data_block = sb.s_first_data_block.get();
     if (g.first_data_block >= g.blocks_count)
         return bad_field("s_first_data_block", g.first_data_block, "is not below s_blocks_count");
@@ -186,8 +165,8 @@ Result<void> check_groups(const Superblock& sb, Geometry& g) {
     if (g.inodes_per_group == 0 || g.inodes_per_group > bits_per_block)
         return bad_field("s_inodes_per_group", g.inodes_per_group,
                          fmt::format("is not from 1 to {}", bits_per_block));
-    g.inode_table_blocks = static_cast<std::uint32_t>(
-        ceil_div<std::uint64_t>(std::uint64_t{g.inodes_per_group} * g.inode_size, g.block_size));
+    g.inode_table_blocks = static_cast<std::uint32_t>(ceil_div<std::uint64_t>(
+        std::uint64_t{g.inodes_per_group} * g.inode_size, g.block_size));
 
     const std::uint64_t groups =
         ceil_div<std::uint64_t>(g.blocks_count - g.first_data_block, g.blocks_per_group);
@@ -253,15 +232,9 @@ Result<void> check_checksum(const Superblock& sb, Geometry& g) {
 
 }  // namespace
 
-std::string compat_names(std::uint32_t mask) {
-    return names(compat_table, mask);
-}
-std::string incompat_names(std::uint32_t mask) {
-    return names(incompat_table, mask);
-}
-std::string ro_compat_names(std::uint32_t mask) {
-    return names(ro_compat_table, mask);
-}
+std::string compat_names(std::uint32_t mask) { return names(compat_table, mask); }
+std::string incompat_names(std::uint32_t mask) { return names(incompat_table, mask); }
+std::string ro_compat_names(std::uint32_t mask) { return names(ro_compat_table, mask); }
 
 std::uint32_t superblock_checksum(const Superblock& sb) {
     const auto bytes = std::as_bytes(std::span(&sb, 1));
@@ -345,13 +318,14 @@ Result<void> check_features(const Superblock& sb, bool read_only) {
     if (ro != 0)
         return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} allow read-only mounts only",
                                              ro_compat_names(ro)));
-    const bool internal_journal =
-        (sb.s_feature_compat.get() & compat_has_journal) != 0 && sb.s_journal_inum.get() != 0;
+    const bool internal_journal = (sb.s_feature_compat.get() & compat_has_journal) != 0 &&
+                                  sb.s_journal_inum.get() != 0;
     if ((sb.s_feature_incompat.get() & incompat_recover) != 0 && !internal_journal)
         return Error::sys(EROFS, "ext2fs: needs_recovery is set but the journal is not an "
                                  "inode of this file system (external or missing): mount "
                                  "read-only or run e2fsck");
-    const std::uint32_t in = sb.s_feature_incompat.get() & ~(incompat_writable | incompat_recover);
+    const std::uint32_t in =
+        sb.s_feature_incompat.get() & ~(incompat_writable | incompat_recover);
     if (in != 0)
         return Error::sys(EROFS, fmt::format("ext2fs: feature(s) {} are not supported for "
                                              "writing yet: mount read-only",

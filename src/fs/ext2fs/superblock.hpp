@@ -23,9 +23,9 @@ struct Geometry {
     std::uint32_t inode_size = 0;
     std::uint32_t first_ino = 0;
     std::uint32_t group_count = 0;
-    std::uint32_t desc_size = 0;  // bytes per group descriptor
+    std::uint32_t desc_size = 0;       // bytes per group descriptor
     std::uint32_t desc_per_block = 0;
-    std::uint32_t desc_blocks = 0;         // blocks the descriptor table takes
+    std::uint32_t desc_blocks = 0;     // blocks the descriptor table takes
     std::uint32_t inode_table_blocks = 0;  // per group
     std::uint32_t first_meta_bg = 0;
     std::uint32_t reserved_gdt_blocks = 0;  // s_reserved_gdt_blocks (resize_inode)

@@ -1,5 +1,6 @@
-// Directories: the bounded entry walker, lookup and readdir over classic, hash tree (read
-// linearly: every entry of an htree directory lives in its leaf blocks) and inline directories.
+// Directories: the bounded entry walker, lookup and readdir over classic, hash tree and inline
+// directories. readdir reads a hash tree directory linearly (every entry lives in a leaf block);
+// lookup in one goes through the index (htree.hpp).
 // Private to the driver. Facts: kernel ext4 directory.rst, inline_data.rst.
 //
 // Cookies: for a block directory, a cookie is the byte position of an entry in the directory

@@ -15,6 +15,7 @@
 #include "fs/ext2fs/bmap.hpp"
 #include "fs/ext2fs/csum.hpp"
 #include "fs/ext2fs/data.hpp"
+#include "fs/ext2fs/htree.hpp"
 
 namespace uk::ext2fs {
 
@@ -49,8 +50,7 @@ Result<void> check_entry(const Geometry& g, const Region& r, std::uint64_t off,
     if (rec_len % 4 != 0)
         return bad(fmt::format("rec_len {} is not a multiple of 4", rec_len));
     if (!r.bytes.fits(off, rec_len))
-        return bad(fmt::format("rec_len {} runs past the end ({} bytes)", rec_len,
-                               r.bytes.size()));
+        return bad(fmt::format("rec_len {} runs past the end ({} bytes)", rec_len, r.bytes.size()));
     if (std::uint32_t{h.name_len} + dirent_header_size > rec_len)
         return bad(fmt::format("name_len {} does not fit rec_len {}", h.name_len, rec_len));
     if (h.inode.get() != 0 && h.name_len == 0)
@@ -82,34 +82,16 @@ Result<bool> walk_region(const Geometry& g, const Region& r, std::uint64_t start
     return true;
 }
 
-// A hash tree node's checksum (dx_tail after `limit` entries).
-Result<void> verify_dx_node(const InodeData& dir, ByteView block, std::uint64_t count_offset,
-                            const std::string& where) {
-    const DxCountLimit cl = UKFS_TRY(block.read<DxCountLimit>(count_offset));
-    const std::uint64_t tail_at = count_offset + std::uint64_t{cl.limit.get()} * sizeof(DxEntry);
-    if (cl.count.get() > cl.limit.get())
-        return Error::corrupt(where, fmt::format("hash tree count {} is above its limit {}",
-                                                 cl.count.get(), cl.limit.get()));
-    const DxTail tail = UKFS_TRY(block.read<DxTail>(tail_at));
-    const std::uint64_t used = count_offset + std::uint64_t{cl.count.get()} * sizeof(DxEntry);
-    std::uint32_t c = crc32c_update(dir.csum_seed, block.span().first(used));
-    c = crc32c_update(c, block.span().subspan(tail_at, 4));
-    constexpr std::byte zero[4]{};
-    c = crc32c_update(c, zero);
-    return check_csum(tail.dt_checksum.get(), c, where);
-}
-
 // Whether block `lblock` of `dir` is a hash tree node (root or interior) rather than a leaf,
 // and with metadata_csum, verify the checksum that kind of block carries.
 Result<bool> check_dir_block(const Geometry& g, const InodeData& dir, std::uint64_t lblock,
                              ByteView block, const std::string& where, bool verified) {
     const bool indexed = dir.has_flag(inode_index_fl);
     const DirEntryHeader first = UKFS_TRY(block.read<DirEntryHeader>(0));
-    const bool interior = indexed && lblock != 0 && first.inode.get() == 0 &&
-                          first.name_len == 0 &&
-                          rec_len_from_disk(first.rec_len.get(),
-                                            Region{block, 0, {}, g.block_size == 65536}) ==
-                              g.block_size;
+    const bool interior =
+        indexed && lblock != 0 && first.inode.get() == 0 && first.name_len == 0 &&
+        rec_len_from_disk(first.rec_len.get(), Region{block, 0, {}, g.block_size == 65536}) ==
+            g.block_size;
     const bool dx = indexed && (lblock == 0 || interior);
     if (!g.metadata_csum() || verified)
         return dx;
@@ -121,13 +103,7 @@ Result<bool> check_dir_block(const Geometry& g, const InodeData& dir, std::uint6
         UKFS_TRY(verify_dx_node(dir, block, count_offset, where));
         return true;
     }
-    const std::uint64_t tail_at = block.size() - sizeof(DirEntryTail);
-    const DirEntryTail t = UKFS_TRY(block.read<DirEntryTail>(tail_at));
-    if (t.det_reserved_zero1.get() != 0 || t.det_rec_len.get() != sizeof(DirEntryTail) ||
-        t.det_reserved_ft != ft_dir_csum)
-        return Error::corrupt(where, "has no checksum tail (metadata_csum)");
-    const std::uint32_t c = crc32c_update(dir.csum_seed, block.span().first(tail_at));
-    UKFS_TRY(check_csum(t.det_checksum.get(), c, where));
+    UKFS_TRY(verify_leaf(dir, block, where));
     return false;
 }
 
@@ -154,8 +130,7 @@ Result<void> walk_blocks(Ext2Fs& fs, const InodeData& dir, std::uint64_t cookie,
                 fs.set_checksum_verified(run.pblock + k);
             if (dx && lblock + k != 0)
                 continue;  // an interior hash tree node holds no entries
-            const Region r{block, (lblock + k) << g.log_block_size, where,
-                           g.block_size == 65536};
+            const Region r{block, (lblock + k) << g.log_block_size, where, g.block_size == 65536};
             if (!UKFS_TRY(walk_region(g, r, cookie, visit)))
                 return {};
         }
@@ -182,6 +157,32 @@ Result<void> walk_inline(const Geometry& g, const InodeData& dir, std::uint64_t 
 }
 
 }  // namespace
+
+Result<void> verify_dx_node(const InodeData& dir, ByteView block, std::uint64_t count_offset,
+                            const std::string& where) {
+    const DxCountLimit cl = UKFS_TRY(block.read<DxCountLimit>(count_offset));
+    const std::uint64_t tail_at = count_offset + std::uint64_t{cl.limit.get()} * sizeof(DxEntry);
+    if (cl.count.get() > cl.limit.get())
+        return Error::corrupt(where, fmt::format("hash tree count {} is above its limit {}",
+                                                 cl.count.get(), cl.limit.get()));
+    const DxTail tail = UKFS_TRY(block.read<DxTail>(tail_at));
+    const std::uint64_t used = count_offset + std::uint64_t{cl.count.get()} * sizeof(DxEntry);
+    std::uint32_t c = crc32c_update(dir.csum_seed, block.span().first(used));
+    c = crc32c_update(c, block.span().subspan(tail_at, 4));
+    constexpr std::byte zero[4]{};
+    c = crc32c_update(c, zero);
+    return check_csum(tail.dt_checksum.get(), c, where);
+}
+
+Result<void> verify_leaf(const InodeData& dir, ByteView block, const std::string& where) {
+    const std::uint64_t tail_at = block.size() - sizeof(DirEntryTail);
+    const DirEntryTail t = UKFS_TRY(block.read<DirEntryTail>(tail_at));
+    if (t.det_reserved_zero1.get() != 0 || t.det_rec_len.get() != sizeof(DirEntryTail) ||
+        t.det_reserved_ft != ft_dir_csum)
+        return Error::corrupt(where, "has no checksum tail (metadata_csum)");
+    const std::uint32_t c = crc32c_update(dir.csum_seed, block.span().first(tail_at));
+    return check_csum(t.det_checksum.get(), c, where);
+}
 
 Result<EntryAt> entry_at(const Geometry& g, ByteView block, std::uint64_t off,
                          const std::string& where) {
@@ -219,8 +220,8 @@ namespace {
 Result<InodeNo> inline_parent(const Geometry& g, const InodeData& dir) {
     const std::uint32_t parent = dir.i_block_word(0);
     if (parent == 0 || parent > g.inodes_count)
-        return Error::corrupt(dir.what(), fmt::format("inline parent inode {} is out of range",
-                                                      parent));
+        return Error::corrupt(dir.what(),
+                              fmt::format("inline parent inode {} is out of range", parent));
     return InodeNo{parent};
 }
 
@@ -233,6 +234,9 @@ Result<InodeNo> dir_lookup(Ext2Fs& fs, const InodeData& dir, std::string_view na
         if (name == "..")
             return inline_parent(fs.geometry(), dir);
     }
+    if (dir.type == VType::dir && !dir.inline_data() && dir.has_flag(inode_index_fl) &&
+        fs.geometry().has_compat(compat_dir_index) && name != "." && name != "..")
+        return dx_lookup(fs, dir, name);
     InodeNo found = 0;
     UKFS_TRY(walk_dir(fs, dir, 0, [&](const DirRecord& rec) -> Result<bool> {
         if (rec.name != name)

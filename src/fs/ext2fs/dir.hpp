@@ -1,5 +1,6 @@
-// Directories: the bounded entry walker, lookup and readdir over classic, hash tree (read
-// linearly: every entry of an htree directory lives in its leaf blocks) and inline directories.
+// Directories: the bounded entry walker, lookup and readdir over classic, hash tree and inline
+// directories. readdir reads a hash tree directory linearly (every entry lives in a leaf block);
+// lookup in one goes through the index (htree.hpp).
 // Private to the driver. Facts: kernel ext4 directory.rst, inline_data.rst.
 //
 // Cookies: for a block directory, a cookie is the byte position of an entry in the directory
@@ -52,6 +53,11 @@ struct EntryAt {
 Result<EntryAt> entry_at(const Geometry& g, ByteView block, std::uint64_t off,
                          const std::string& where);
 
+// With metadata_csum: check the dx_tail checksum of a hash tree node whose DxCountLimit sits
+// at `count_offset`, and the DirEntryTail of a leaf block.
+Result<void> verify_dx_node(const InodeData& dir, ByteView block, std::uint64_t count_offset,
+                            const std::string& where);
+Result<void> verify_leaf(const InodeData& dir, ByteView block, const std::string& where);
 // dir_write.cpp (read-write mounts). Each changes `dir` (size, map) where it must; the caller
 // sets the directory's times and stores it.
 // Add entry `name` -> `ino` (absent: the VFS checked).
@@ -66,6 +72,22 @@ Result<void> dir_retarget(Ext2Fs& fs, InodeData& dir, std::string_view name, std
 Result<bool> dir_is_empty(Ext2Fs& fs, const InodeData& dir);
 // A new directory's first block, with "." and ".." (-> parent).
 Result<void> dir_init(Ext2Fs& fs, InodeData& dir, std::uint32_t parent);
+
+// Entry-writing helpers dir_write.cpp and htree.cpp share.
+// The bytes an entry with a `name_len`-byte name takes (header and name, 4-aligned).
+std::uint32_t entry_size(std::size_t name_len);
+// The bytes of a leaf block that hold entries (the tail, with metadata_csum, excluded).
+std::uint32_t leaf_usable(const Geometry& g);
+std::uint16_t rec_len_to_disk(const Geometry& g, std::uint32_t len);
+void set_rec_len(const Geometry& g, std::span<std::byte> block, std::uint32_t off,
+                 std::uint32_t rec_len);
+// Write the leaf tail and its checksum (metadata_csum; nothing otherwise).
+void seal_leaf(const Geometry& g, const InodeData& dir, std::span<std::byte> block);
+// Put entry `name` -> `ino` into the first gap of the leaf `buf` that holds it, and seal the
+// leaf; false when no gap does.
+Result<bool> put_in_leaf(const Geometry& g, const InodeData& dir, io::BufRef& buf,
+                         const std::string& where, std::string_view name, std::uint32_t ino,
+                         VType type);
 
 // ft_* -> VType (none for ft_unknown or a value out of range).
 VType file_type_to_vtype(std::uint8_t ft);

@@ -3,13 +3,14 @@
 // in place. Facts: kernel ext4 directory.rst (entry layout, rec_len rules, the
 // leaf tail, hash tree node layout).
 //
-// Hash tree directories: removing or retargeting an entry in a leaf leaves the
-// index valid (the kernel does the same). Adding an entry would need the hash
-// of the name to pick the leaf and a leaf split when it is full; until that is
-// written, the first addition turns the directory into a linear one: the index
-// blocks become empty entry blocks and the index flag is cleared. That is a
-// valid directory for e2fsck and the kernel, only slower to search when it is
-// large.
+// Hash tree (dir_index) directories are kept indexed (htree.hpp): an addition
+// goes to the leaf its hash selects, splitting leaves and index nodes as the
+// kernel does; a removal or retarget finds the entry by hash and changes only
+// its leaf. A linear directory that outgrows its first block becomes indexed
+// when the file system has dir_index, as the kernel's make_indexed_dir does.
+// A directory with the index flag on a file system without dir_index (which
+// the kernel reads linearly) becomes linear at its first addition: the index
+// blocks become empty entry blocks and the flag is cleared.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -19,10 +20,9 @@
 #include "base/crc32c.hpp"
 #include "fs/ext2fs/bmap.hpp"
 #include "fs/ext2fs/dir.hpp"
+#include "fs/ext2fs/htree.hpp"
 
 namespace uk::ext2fs {
-
-namespace {
 
 std::uint32_t entry_size(std::size_t name_len) {
     return static_cast<std::uint32_t>(dirent_header_size + ((name_len + 3) & ~std::size_t{3}));
@@ -35,6 +35,8 @@ std::uint16_t rec_len_to_disk(const Geometry& g, std::uint32_t len) {
         return 0xFFFF;
     return static_cast<std::uint16_t>((len & 0xFFFC) | ((len >> 16) & 3));
 }
+
+namespace {
 
 std::uint8_t vtype_to_ft(VType t) {
     switch (t) {
@@ -49,12 +51,14 @@ std::uint8_t vtype_to_ft(VType t) {
     }
 }
 
-// The bytes of a leaf block that hold entries (the tail, with metadata_csum,
-// excluded).
-std::uint32_t usable(const Geometry& g) {
+}  // namespace
+
+std::uint32_t leaf_usable(const Geometry& g) {
     return g.block_size -
            (g.metadata_csum() ? static_cast<std::uint32_t>(sizeof(DirEntryTail)) : 0);
 }
+
+namespace {
 
 void put_entry(const Geometry& g, std::span<std::byte> block, std::uint32_t off, std::uint32_t ino,
                std::uint32_t rec_len, std::string_view name, VType type) {
@@ -70,6 +74,8 @@ void put_entry(const Geometry& g, std::span<std::byte> block, std::uint32_t off,
               std::byte{0});
 }
 
+}  // namespace
+
 void set_rec_len(const Geometry& g, std::span<std::byte> block, std::uint32_t off,
                  std::uint32_t rec_len) {
     le16 v;
@@ -77,7 +83,6 @@ void set_rec_len(const Geometry& g, std::span<std::byte> block, std::uint32_t of
     std::memcpy(block.data() + off + offsetof(DirEntryHeader, rec_len), &v, 2);
 }
 
-// Write the leaf tail and its checksum (metadata_csum).
 void seal_leaf(const Geometry& g, const InodeData& dir, std::span<std::byte> block) {
     if (!g.metadata_csum())
         return;
@@ -88,6 +93,33 @@ void seal_leaf(const Geometry& g, const InodeData& dir, std::span<std::byte> blo
     t.det_checksum.set(crc32c_update(dir.csum_seed, block.first(at)));
     std::memcpy(block.data() + at, &t, sizeof t);
 }
+
+Result<bool> put_in_leaf(const Geometry& g, const InodeData& dir, io::BufRef& buf,
+                         const std::string& where, std::string_view name, std::uint32_t ino,
+                         VType type) {
+    const ByteView view(buf.data(), "ext2fs: directory block");
+    const std::uint32_t need = entry_size(name.size());
+    const std::uint32_t area = leaf_usable(g);
+    for (std::uint32_t off = 0; off < area;) {
+        const EntryAt e = UKFS_TRY(entry_at(g, view, off, where));
+        const std::uint32_t used = e.h.inode.get() != 0 ? entry_size(e.h.name_len) : 0;
+        if (off + e.rec_len <= area && e.rec_len >= used + need) {
+            std::span<std::byte> bytes = buf.mark_dirty();
+            if (used == 0) {
+                put_entry(g, bytes, off, ino, e.rec_len, name, type);
+            } else {
+                set_rec_len(g, bytes, off, used);
+                put_entry(g, bytes, off + used, ino, e.rec_len - used, name, type);
+            }
+            seal_leaf(g, dir, bytes);
+            return true;
+        }
+        off += e.rec_len;
+    }
+    return false;
+}
+
+namespace {
 
 // Call `fn(lblock, buf)` for each mapped block of `dir` until it returns true.
 template <class Fn>
@@ -131,12 +163,12 @@ Result<void> drop_index(Ext2Fs& fs, InodeData& dir) {
             const std::uint32_t keep = at + entry_size(dotdot.h.name_len);
             std::span<std::byte> bytes = buf.mark_dirty();
             std::fill(bytes.begin() + keep, bytes.end(), std::byte{0});
-            set_rec_len(g, bytes, at, usable(g) - at);
+            set_rec_len(g, bytes, at, leaf_usable(g) - at);
             seal_leaf(g, dir, bytes);
         } else if (UKFS_TRY(is_index_node(g, view, where))) {
             std::span<std::byte> bytes = buf.mark_dirty();
             std::fill(bytes.begin(), bytes.end(), std::byte{0});
-            set_rec_len(g, bytes, 0, usable(g));
+            set_rec_len(g, bytes, 0, leaf_usable(g));
             seal_leaf(g, dir, bytes);
         }
         fs.set_checksum_verified(buf.block());
@@ -145,6 +177,10 @@ Result<void> drop_index(Ext2Fs& fs, InodeData& dir) {
     UKFS_TRY(each_block(fs, dir, visit));
     dir.flags &= ~inode_index_fl;
     return {};
+}
+
+bool indexed(const Ext2Fs& fs, const InodeData& dir) {
+    return dir.has_flag(inode_index_fl) && fs.geometry().has_compat(compat_dir_index);
 }
 
 // Find entry `name`; calls fn(bytes-to-change, offset, previous live-or-empty
@@ -180,33 +216,21 @@ Result<void> dir_add(Ext2Fs& fs, InodeData& dir, std::string_view name, std::uin
                                               "yet");
     if (name.empty() || name.size() > name_max)
         return Error::sys(ENAMETOOLONG);
+    const bool dx_feature = g.has_compat(compat_dir_index);
+    if (dir.has_flag(inode_index_fl) && dx_feature)
+        return dx_add(fs, dir, name, ino, type);
     if (dir.has_flag(inode_index_fl))
         UKFS_TRY(drop_index(fs, dir));
-    const std::uint32_t need = entry_size(name.size());
-    const std::uint32_t area = usable(g);
+    const std::uint32_t area = leaf_usable(g);
     auto visit = [&](std::uint64_t, io::BufRef& buf, const std::string& where) -> Result<bool> {
-        const ByteView view(buf.data(), "ext2fs: directory block");
-        for (std::uint32_t off = 0; off < area;) {
-            const EntryAt e = UKFS_TRY(entry_at(g, view, off, where));
-            const std::uint32_t used = e.h.inode.get() != 0 ? entry_size(e.h.name_len) : 0;
-            if (off + e.rec_len <= area && e.rec_len >= used + need) {
-                std::span<std::byte> bytes = buf.mark_dirty();
-                if (used == 0) {
-                    put_entry(g, bytes, off, ino, e.rec_len, name, type);
-                } else {
-                    set_rec_len(g, bytes, off, used);
-                    put_entry(g, bytes, off + used, ino, e.rec_len - used, name, type);
-                }
-                seal_leaf(g, dir, bytes);
-                return true;
-            }
-            off += e.rec_len;
-        }
-        return false;
+        return put_in_leaf(g, dir, buf, where, name, ino, type);
     };
     const bool placed = UKFS_TRY(each_block(fs, dir, visit));
     if (placed)
         return {};
+    // A full first block: index the directory, as the kernel does.
+    if (dx_feature && dir.size == g.block_size && UKFS_TRY(dx_make_indexed(fs, dir)))
+        return dx_add(fs, dir, name, ino, type);
     // No room: a new block at the end.
     const std::uint64_t lblock = (dir.size + g.block_size - 1) >> g.log_block_size;
     const AllocRun run = UKFS_TRY(map_alloc(fs, dir, lblock, 1));
@@ -238,7 +262,9 @@ Result<void> dir_remove(Ext2Fs& fs, InodeData& dir, std::string_view name) {
         seal_leaf(g, dir, bytes);
         return {};
     };
-    const bool found = UKFS_TRY(find_entry(fs, dir, name, unlink));
+    const bool found = indexed(fs, dir) && name != "." && name != ".."
+                           ? UKFS_TRY(dx_find(fs, dir, name, unlink))
+                           : UKFS_TRY(find_entry(fs, dir, name, unlink));
     if (!found)
         return Error::sys(ENOENT);
     return {};
@@ -250,8 +276,8 @@ Result<void> dir_retarget(Ext2Fs& fs, InodeData& dir, std::string_view name, std
     if (dir.inline_data())
         return Error::sys(EROFS, dir.what() + ": changing an inline directory is not supported "
                                               "yet");
-    if (name == ".." && dir.has_flag(inode_index_fl))
-        UKFS_TRY(drop_index(fs, dir));  // ".." lives in the index root, under its checksum
+    if (name == ".." && indexed(fs, dir))
+        return dx_set_parent(fs, dir, ino, vtype_to_ft(type));  // under the root's checksum
     auto point = [&](io::BufRef& buf, std::uint32_t off, std::int64_t,
                      std::uint32_t) -> Result<void> {
         std::span<std::byte> bytes = buf.mark_dirty();
@@ -264,7 +290,8 @@ Result<void> dir_retarget(Ext2Fs& fs, InodeData& dir, std::string_view name, std
         seal_leaf(g, dir, bytes);
         return {};
     };
-    const bool found = UKFS_TRY(find_entry(fs, dir, name, point));
+    const bool found = indexed(fs, dir) && name != "." ? UKFS_TRY(dx_find(fs, dir, name, point))
+                                                       : UKFS_TRY(find_entry(fs, dir, name, point));
     if (!found)
         return Error::corrupt(dir.what(), fmt::format("has no entry \"{}\" to change", name));
     return {};
@@ -289,7 +316,7 @@ Result<void> dir_init(Ext2Fs& fs, InodeData& dir, std::uint32_t parent) {
     std::span<std::byte> bytes = buf.mark_dirty();
     const std::uint32_t dot = entry_size(1);
     put_entry(g, bytes, 0, dir.ino, dot, ".", VType::dir);
-    put_entry(g, bytes, dot, parent, usable(g) - dot, "..", VType::dir);
+    put_entry(g, bytes, dot, parent, leaf_usable(g) - dot, "..", VType::dir);
     seal_leaf(g, dir, bytes);
     fs.set_checksum_verified(run.pblock);
     dir.size = g.block_size;

@@ -380,6 +380,14 @@ struct DxTail {
     le32 dt_checksum;
 };
 inline constexpr std::uint32_t dx_root_info_offset = 24;  // after "." (12) and ".." (12)
+inline constexpr std::uint8_t dx_hash_legacy = 0;  // DxRootInfo hash_version, s_def_hash_version
+inline constexpr std::uint8_t dx_hash_half_md4 = 1;
+inline constexpr std::uint8_t dx_hash_tea = 2;
+inline constexpr std::uint8_t dx_hash_unsigned_delta = 3;  // +3: the same hash, bytes unsigned
+inline constexpr std::uint8_t dx_flag_incompat = 0x1;      // DxRootInfo unused_flags
+// s_flags: which way the legacy, half_md4 and tea hashes read name bytes.
+inline constexpr std::uint32_t flags_signed_hash = 0x1;
+inline constexpr std::uint32_t flags_unsigned_hash = 0x2;
 static_assert(sizeof(DxRootInfo) == 8 && sizeof(DxEntry) == 8 && sizeof(DxTail) == 8);
 
 // Extended attributes (attributes.rst). In an inode, after 128 + i_extra_isize: a 4-byte

@@ -285,6 +285,10 @@ Result<Geometry> derive_geometry(const Superblock& sb, std::uint64_t device_byte
     g.feature_ro_compat = sb.s_feature_ro_compat.get();
     g.backup_bgs = {sb.s_backup_bgs[0].get(), sb.s_backup_bgs[1].get()};
     g.creator_os = sb.s_creator_os.get();
+    for (std::size_t i = 0; i < g.hash_seed.size(); ++i)
+        g.hash_seed[i] = sb.s_hash_seed[i].get();
+    g.def_hash_version = sb.s_def_hash_version;
+    g.hash_unsigned = (sb.s_flags.get() & flags_unsigned_hash) != 0;
     g.reserved_gdt_blocks = sb.s_reserved_gdt_blocks.get();
     UKFS_TRY(check_sizes(sb, g));
     UKFS_TRY(check_groups(sb, g));

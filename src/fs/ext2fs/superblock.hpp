@@ -39,6 +39,11 @@ struct Geometry {
     std::uint64_t reserved_blocks = 0;
     std::uint32_t free_inodes = 0;
     std::uint32_t creator_os = 0;
+    // Directory hashing (dir_index): s_hash_seed as four words, s_def_hash_version for new
+    // indexes, and whether the legacy/half_md4/tea hashes read name bytes unsigned (s_flags).
+    std::array<std::uint32_t, 4> hash_seed{};
+    std::uint8_t def_hash_version = 0;
+    bool hash_unsigned = false;
 
     bool has_compat(std::uint32_t f) const { return (feature_compat & f) != 0; }
     bool has_incompat(std::uint32_t f) const { return (feature_incompat & f) != 0; }

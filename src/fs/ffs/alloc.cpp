@@ -82,7 +82,7 @@ Result<FfsFs::Cg*> FfsFs::cg(std::uint32_t c) {
         return Error::corrupt(what, fmt::format("cg_ndblk {} is not {}", o.u32(h.cg_ndblk), ndblk));
     if (!fits(o.u32(h.cg_iusedoff), (g.ipg + 7) / 8) || !fits(o.u32(h.cg_freeoff), (g.fpg + 7) / 8))
         return Error::corrupt(what, "cg_iusedoff or cg_freeoff puts a map outside the group");
-    if (m_contigsumsize > 0 && (!fits(o.u32(h.cg_clustersumoff) & ~3u, (m_contigsumsize + 1) * 4) ||
+    if (m_contigsumsize > 0 && (!fits(o.u32(h.cg_clustersumoff), (m_contigsumsize + 1) * 4) ||
                                 !fits(o.u32(h.cg_clusteroff), (g.fpg / g.frag + 7) / 8) ||
                                 o.u32(h.cg_nclusterblks) != ndblk / g.frag))
         return Error::corrupt(what, "the cluster maps are outside the group");

@@ -149,29 +149,50 @@ Result<std::size_t> write_data(FfsFs& fs, InodeData& n, std::uint64_t offset,
         const std::uint64_t in = g.blkoff(pos);
         const auto take =
             static_cast<std::size_t>(std::min<std::uint64_t>(src.size() - done, g.bsize - in));
-        // A tail in fragments stops being the tail: make it a whole block first.
+        // A tail in fragments stops being the tail: make it a whole block first (and give the
+        // fragments back if the block after it cannot be had).
+        std::uint64_t grown = ~std::uint64_t{0};
+        std::uint32_t grown_from = 0;
         if (n.size > 0) {
             const std::uint64_t last = g.lblkno(n.size - 1);
-            if (last < lbn && last < ndaddr && n.db[last] != 0)
+            if (last < lbn && last < ndaddr && n.db[last] != 0 && held(g, n, last) < g.frag) {
+                grown_from = held(g, n, last);
                 UKFS_TRY(grow_direct(fs, n, last, g.frag));
+                grown = last;
+            }
         }
         const std::uint64_t new_size = std::max<std::uint64_t>(n.size, pos + take);
+        auto undo = [&](const Error& e) -> Result<std::size_t> {
+            if (grown != ~std::uint64_t{0}) {
+                UKFS_TRY(fs.free_frags(n.db[grown] + grown_from, g.frag - grown_from));
+                n.blocks_512 -= std::min(n.blocks_512, sectors(g, g.frag - grown_from));
+            }
+            if (done > 0)
+                return done;
+            return e;
+        };
         std::uint64_t addr = 0;
         if (lbn < ndaddr) {
             const std::uint32_t want = frags_of(g, g.blksize(new_size, lbn));
             if (n.db[lbn] == 0) {
-                const std::uint64_t b = UKFS_TRY(fs.alloc_frags(pref_for(fs, n, lbn), want));
+                auto got = fs.alloc_frags(pref_for(fs, n, lbn), want);
+                if (!got)
+                    return undo(got.error());
+                const std::uint64_t b = *got;
                 UKFS_TRY(fs.zero_frags(b, want));
                 n.db[lbn] = b;
                 n.blocks_512 += sectors(g, want);
-            } else {
-                UKFS_TRY(grow_direct(fs, n, lbn, want));
+            } else if (auto r = grow_direct(fs, n, lbn, want); !r) {
+                return undo(r.error());
             }
             addr = n.db[lbn];
         } else {
             if (pref == 0)
                 pref = pref_for(fs, n, lbn);
-            addr = UKFS_TRY(indirect_block(fs, n, lbn, pref));
+            auto got = indirect_block(fs, n, lbn, pref);
+            if (!got)
+                return undo(got.error());
+            addr = *got;
             pref = addr + g.frag;
         }
         UKFS_TRY(fs.write_bytes(addr, in, src.subspan(done, take)));

@@ -182,7 +182,10 @@ Result<InodeNo> FfsVnode::make_node(std::string_view name, const vfs::NewNode& s
         (void)release_inode(m_fs, child);  // give back the inode and any block it took
         return filled.error();
     }
-    UKFS_TRY(dir_add(m_fs, dir, name, ino, spec.type));
+    if (auto added = dir_add(m_fs, dir, name, ino, spec.type); !added) {
+        (void)release_inode(m_fs, child);
+        return added.error();
+    }
     if (is_dir)
         ++dir.nlink;
     dir.mtime = dir.ctime = child.ctime;
@@ -216,7 +219,11 @@ Result<void> FfsVnode::link(std::string_view name, vfs::Vnode& target) {
     ++t.nlink;
     t.ctime = now();
     UKFS_TRY(store_inode(m_fs, t));
-    UKFS_TRY(dir_add(m_fs, m_inode, name, t.ino, t.type));
+    if (auto added = dir_add(m_fs, m_inode, name, t.ino, t.type); !added) {
+        --t.nlink;
+        (void)store_inode(m_fs, t);
+        return added.error();
+    }
     m_inode.mtime = m_inode.ctime = t.ctime;
     return store();
 }

@@ -427,6 +427,55 @@ TEST_P(FfsWrites, RandomOperations) {
     compare_tree(**m, m_model, true);
 }
 
+// Filling the file system: every write and create that fails with ENOSPC leaves it consistent.
+TEST_P(FfsWrites, FullFileSystem) {
+    const Totals fresh = totals(m_img);
+    std::vector<std::string> made;
+    {
+        auto m = mount_image(m_img, std::size_t{8} << 20, true);
+        ASSERT_TRUE(m) << m.error().describe();
+        auto fd = (*m)->open("/big", O_RDWR | O_CREAT, 0644);
+        ASSERT_TRUE(fd);
+        made.push_back("/big");
+        std::uint64_t off = 0;
+        const std::vector<std::byte> chunk = pattern(1 << 20, 5);
+        for (;;) {
+            auto n = (*m)->write_fd(*fd, off, chunk, false);
+            if (!n) {
+                EXPECT_EQ(n.error().errnum(), ENOSPC) << n.error().describe();
+                break;
+            }
+            off += *n;
+            ASSERT_LT(off, std::uint64_t{64} << 20);
+        }
+        ASSERT_TRUE((*m)->close(*fd));
+        for (int i = 0; i < 100000; ++i) {
+            const std::string p = fmt::format("/s{}", i);
+            auto f = (*m)->open(p, O_RDWR | O_CREAT, 0644);
+            if (!f)
+                break;
+            made.push_back(p);
+            auto n = (*m)->write_fd(*f, 0, pattern(700 + i % 3000, 6), false);
+            ASSERT_TRUE((*m)->close(*f));
+            if (!n) {
+                EXPECT_EQ(n.error().errnum(), ENOSPC) << n.error().describe();
+                break;
+            }
+        }
+        ASSERT_TRUE((*m)->unmount(false));
+    }
+    expect_clean(m_img);
+    {
+        auto m = mount_image(m_img, std::size_t{8} << 20, true);
+        ASSERT_TRUE(m);
+        for (const std::string& p : made)
+            ASSERT_TRUE((*m)->remove(p)) << p;
+        ASSERT_TRUE((*m)->unmount(false));
+    }
+    expect_clean(m_img);
+    EXPECT_EQ(totals(m_img), fresh);
+}
+
 INSTANTIATE_TEST_SUITE_P(Makefs, FfsWrites, ::testing::ValuesIn(variants),
                          [](const auto& info) { return std::string(info.param.name); });
 

@@ -23,6 +23,16 @@ Result<std::uint64_t> map_block(FfsFs& fs, const InodeData& inode, std::uint64_t
 Result<std::size_t> read_data(FfsFs& fs, const InodeData& inode, std::uint64_t offset,
                               std::span<std::byte> dst);
 
+// bmap_write.cpp. Write src at `offset`, allocating as FFS does: whole blocks, but fragments
+// for the last block of a file smaller than ndaddr blocks (grown in place or moved when the file
+// grows), indirect blocks as needed. The inode's size and di_blocks change; the caller stores
+// it. Returns src.size() (EFBIG past the largest file, ENOSPC when full).
+Result<std::size_t> write_data(FfsFs& fs, InodeData& inode, std::uint64_t offset,
+                               std::span<const std::byte> src);
+// Change the size: larger leaves a hole, smaller frees the blocks (and indirect blocks) past
+// the end and the fragments past the new tail.
+Result<void> resize(FfsFs& fs, InodeData& inode, std::uint64_t size);
+
 // A symlink's target: from the inode (fast) or its data blocks (slow).
 Result<std::string> read_symlink(FfsFs& fs, const InodeData& inode);
 

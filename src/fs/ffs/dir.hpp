@@ -39,6 +39,21 @@ Result<InodeNo> dir_lookup(FfsFs& fs, const InodeData& dir, std::string_view nam
 Result<void> dir_list(FfsFs& fs, const InodeData& dir, std::uint64_t cookie,
                       const vfs::DirVisitor& visit);
 
+// dir_write.cpp. Add entry `name` -> `ino` (the caller checked it is absent): into free space
+// of a chunk, compacting the chunk if its space is scattered, else in a new chunk at the end.
+Result<void> dir_add(FfsFs& fs, InodeData& dir, std::string_view name, std::uint32_t ino,
+                     VType type);
+// Remove entry `name` (ENOENT when absent).
+Result<void> dir_remove(FfsFs& fs, InodeData& dir, std::string_view name);
+// Point entry `name` at another inode (rename over a target, a moved directory's "..").
+Result<void> dir_retarget(FfsFs& fs, InodeData& dir, std::string_view name, std::uint32_t ino,
+                          VType type);
+// Whether `dir` holds nothing but "." and "..".
+Result<bool> dir_is_empty(FfsFs& fs, const InodeData& dir);
+// A new directory's first chunk: "." and "..".
+Result<void> dir_init(FfsFs& fs, InodeData& dir, std::uint32_t parent);
+std::uint8_t vtype_to_dtype(VType t);
+
 // d_type -> VType (none for DT_UNKNOWN or a value out of range).
 VType dtype_to_vtype(std::uint8_t t);
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -43,6 +45,45 @@ Result<void> FfsFs::read_bytes(std::uint64_t frag, std::uint64_t off, std::span<
     return {};
 }
 
+Result<void> FfsFs::write_bytes(std::uint64_t frag, std::uint64_t off,
+                                std::span<const std::byte> src) {
+    const Geometry& g = m_geometry;
+    std::size_t done = 0;
+    while (done < src.size()) {
+        const std::uint64_t pos = off + done;
+        const std::uint64_t block = frag + (pos >> g.fshift);
+        const std::uint64_t in = pos & (g.fsize - 1);
+        const auto take =
+            static_cast<std::size_t>(std::min<std::uint64_t>(src.size() - done, g.fsize - in));
+        io::BufRef buf =
+            UKFS_TRY(take == g.fsize ? m_cache->get_zeroed(block) : m_cache->get(block));
+        std::span<std::byte> bytes = buf.mark_dirty();
+        std::memcpy(bytes.data() + in, src.data() + done, take);
+        done += take;
+    }
+    return {};
+}
+
+Result<void> FfsFs::zero_frags(std::uint64_t frag, std::uint64_t count) {
+    for (std::uint64_t i = 0; i < count; ++i)
+        UKFS_TRY(m_cache->get_zeroed(frag + i));
+    return {};
+}
+
+Result<void> FfsFs::write_ptr(std::uint64_t block, std::uint32_t index, std::uint64_t value) {
+    const Geometry& g = m_geometry;
+    UKFS_TRY(g.check_frags(block, g.frag, "ffs: indirect block"));
+    const std::uint64_t off = std::uint64_t{index} * g.ptr_size;
+    if (g.ufs2) {
+        Raw64 p;
+        g.order.set(p, value);
+        return write_bytes(block, off, std::as_bytes(std::span(&p, 1)));
+    }
+    Raw32 p;
+    g.order.set(p, static_cast<std::uint32_t>(value));
+    return write_bytes(block, off, std::as_bytes(std::span(&p, 1)));
+}
+
 Result<std::uint64_t> FfsFs::read_ptr(std::uint64_t block, std::uint32_t index,
                                       const std::string& what) {
     const Geometry& g = m_geometry;
@@ -65,8 +106,53 @@ Result<std::unique_ptr<vfs::Vnode>> FfsFs::load(InodeNo ino) {
     return std::unique_ptr<vfs::Vnode>(std::make_unique<FfsVnode>(*this, inode));
 }
 
-Result<void> FfsFs::reclaim(vfs::Vnode&) {
-    return {};  // read-only: nothing is ever unlinked
+Result<void> FfsFs::reclaim(vfs::Vnode& node) {
+    if (m_read_only)
+        return {};
+    return release_inode(*this, static_cast<FfsVnode&>(node).inode());
+}
+
+FfsFs::FfsFs(const Geometry& geometry, const Superblock& sb, std::unique_ptr<io::BufferCache> cache,
+             bool read_only)
+    : m_geometry(geometry), m_sb(sb), m_cache(std::move(cache)), m_read_only(read_only),
+      m_contigsumsize(geometry.order.u32(sb.fs_contigsumsize)),
+      m_generation(static_cast<std::uint32_t>(std::time(nullptr))) {}
+
+Result<void> check_writable(const Geometry& g, const Superblock& sb) {
+    const Order o = g.order;
+    const auto refuse = [](std::string_view why) {
+        return Error::sys(EROFS, fmt::format("ffs: cannot mount read-write: {}; mount "
+                                             "read-only",
+                                             why));
+    };
+    if (!g.ufs2 && (sb.fs_old_flags & fs_flags_updated) == 0)
+        return refuse("the UFS1 superblock is in the old (pre-FS_FLAGS_UPDATED) format");
+    if (g.old_dirfmt)
+        return refuse("the inodes and directories are in the 4.2BSD format");
+    if (o.u32(sb.fs_magic) == ufs2ea_magic)
+        return refuse("the file system has UFS2 extended attribute areas");
+    if ((g.clean & fs_isclean) == 0 || (g.flags & (fs_unclean | fs_needsfsck)) != 0)
+        return refuse("the file system is not clean (run fsck)");
+    if ((g.flags & fs_dowapbl) != 0)
+        return refuse("the file system has a WAPBL log, which is not replayed");
+    if ((g.flags & fs_suj) != 0)
+        return refuse("the file system uses journaled soft updates (FS_SUJ)");
+    if ((g.flags & fs_dosoftdep) != 0)
+        return refuse("the file system uses soft updates");
+    if ((g.flags & fs_gjournal) != 0)
+        return refuse("the file system uses gjournal");
+    if ((g.flags & fs_doquota2) != 0)
+        return refuse("the file system keeps quotas, which are not updated");
+    constexpr std::uint32_t known = fs_posix1eacls | fs_multilabel | fs_trim | fs_nfs4acls;
+    if ((g.flags & ~known) != 0)
+        return refuse(
+            fmt::format("fs_flags has bits {:#x} that are not understood", g.flags & ~known));
+    for (const Raw32& snap : sb.fs_snapinum)
+        if (o.u32(snap) != 0)
+            return refuse("the file system has snapshots");
+    if (o.u32(sb.fs_contigsumsize) > fs_maxcontig)
+        return refuse("fs_contigsumsize is over FS_MAXCONTIG");
+    return {};
 }
 
 // As NetBSD's ffs_statvfs: fragments as the unit, the reserve (fs_minfree) out of bavail.
@@ -92,20 +178,21 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
     // req.args may point at a struct ufs_args (char *fspec); nothing in it concerns us.
     if (req.args != nullptr && req.args_len != 0 && req.args_len < sizeof(ufs_args))
         return Error::sys(EINVAL, "ffs: the mount arguments are not a struct ufs_args");
-    if (!req.read_only())
-        return Error::sys(EROFS, "ffs: the ffs driver is read-only in this version: mount "
-                                 "read-only");
     io::BlockDevice& dev = *req.device;
     const FoundSuperblock found = UKFS_TRY(find_superblock(dev));
     const Geometry g = UKFS_TRY(derive_geometry(found, dev.size()));
+    if (!req.read_only())
+        UKFS_TRY(check_writable(g, found.sb));
 
     io::CacheOptions options;
     options.budget_bytes = std::max(req.cache_budget, min_cache_blocks * g.bsize);
     auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.fsize, options));
-    auto fs = std::make_unique<FfsFs>(g, std::move(cache));
+    auto fs = std::make_unique<FfsFs>(g, found.sb, std::move(cache), req.read_only());
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));
     if (root.type != VType::dir)
         return Error::corrupt("ffs: inode 2", "the root is not a directory");
+    if (!req.read_only())
+        UKFS_TRY(fs->begin_writing());
     return std::unique_ptr<vfs::FileSystem>(std::move(fs));
 }
 

@@ -46,4 +46,13 @@ Result<InodeData> load_inode(FfsFs& fs, std::uint64_t ino);
 // Whether a symlink's target lives in the inode (NetBSD's isshortlink).
 bool fast_symlink(const Geometry& g, const InodeData& inode);
 
+// inode_write.cpp. Write `inode` back into its inode block: the fields InodeData holds, the
+// rest of the dinode as on disk (`fresh`: as zeros). A device's number and a fast symlink's
+// target are written from ptr_bytes, other pointers from db and ib.
+Result<void> store_inode(FfsFs& fs, const InodeData& inode, bool fresh = false);
+// A free inode on disk: all zeros but the generation.
+Result<void> clear_inode(FfsFs& fs, std::uint32_t ino, std::uint32_t gen);
+// Keep NetBSD dev_t `netbsd_dev` in di_db[0] (ptr_bytes) of a device node.
+void set_rdev(const Geometry& g, InodeData& inode, std::uint32_t netbsd_dev);
+
 }  // namespace uk::ffs

@@ -6,8 +6,8 @@
 
 namespace uk::ffs {
 
-// Register "ffs" (UFS1 and UFS2 images in either byte order; read-only for now). Mount
-// arguments: a struct ufs_args or null; its contents are ignored.
+// Register "ffs" (UFS1 and UFS2 images in either byte order, read-write when safe: see
+// fs.hpp). Mount arguments: a struct ufs_args or null; its contents are ignored.
 void register_ffs(vfs::Registry& registry);
 
 // How sure we are that `dev` holds an FFS: 0 to 100.

@@ -1,5 +1,5 @@
-// The FFS vnode: the driver interface (vfs/vnode.hpp) over a loaded inode. Read-only in this
-// version: every change is EROFS. Private to the driver.
+// The FFS vnode: the driver interface (vfs/vnode.hpp) over a loaded inode. Changes are EROFS
+// on a read-only mount. Private to the driver.
 #pragma once
 
 #include "fs/ffs/fs.hpp"
@@ -35,11 +35,19 @@ public:
     Result<std::string> readlink() override;
 
     const InodeData& inode() const { return m_inode; }
+    InodeData& inode() { return m_inode; }
 
 private:
+    Result<void> store();
+    Result<InodeNo> make_node(std::string_view name, const vfs::NewNode& spec,
+                              std::string_view target);
+
     FfsFs& m_fs;
     InodeData m_inode;
 };
+
+// Free an inode whose last link is gone: its blocks, then the inode itself.
+Result<void> release_inode(FfsFs& fs, InodeData& inode);
 
 // A device node's NetBSD dev_t (di_db[0]) -> host dev_t.
 std::uint64_t decode_rdev(std::uint32_t netbsd_dev);

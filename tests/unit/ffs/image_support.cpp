@@ -65,18 +65,19 @@ void build_tree(const fs::path& root, const TreeOptions& options) {
 }
 
 Result<std::unique_ptr<vfs::Mount>> mount_device(std::shared_ptr<io::BlockDevice> dev,
-                                                 std::size_t cache) {
+                                                 std::size_t cache, bool writable) {
     vfs::MountRequest req;
     req.device = std::move(dev);
-    req.flags = vfs::mnt_rdonly;
+    req.flags = writable ? 0 : vfs::mnt_rdonly;
     req.cache_budget = cache;
     std::unique_ptr<vfs::FileSystem> fs = UKFS_TRY(mount_ffs(req));
     return vfs::Mount::create(std::move(fs), "ffs", req.flags);
 }
 
-Result<std::unique_ptr<vfs::Mount>> mount_image(const fs::path& img, std::size_t cache) {
-    std::shared_ptr<io::BlockDevice> dev = UKFS_TRY(io::ImageFile::open(img.string(), true));
-    return mount_device(std::move(dev), cache);
+Result<std::unique_ptr<vfs::Mount>> mount_image(const fs::path& img, std::size_t cache,
+                                                bool writable) {
+    std::shared_ptr<io::BlockDevice> dev = UKFS_TRY(io::ImageFile::open(img.string(), !writable));
+    return mount_device(std::move(dev), cache, writable);
 }
 
 }  // namespace uk::ffs::test

@@ -59,11 +59,12 @@ inline int make_image(const fs::path& src, const fs::path& img, const std::strin
     return run("makefs -t ffs " + opts + " " + img.string() + " " + src.string());
 }
 
-// Mount `img` read-only through the driver and the VFS.
-Result<std::unique_ptr<vfs::Mount>> mount_image(const fs::path& img,
-                                                std::size_t cache = std::size_t{8} << 20);
+// Mount `img` through the driver and the VFS, read-only unless `writable`.
+Result<std::unique_ptr<vfs::Mount>>
+mount_image(const fs::path& img, std::size_t cache = std::size_t{8} << 20, bool writable = false);
 Result<std::unique_ptr<vfs::Mount>> mount_device(std::shared_ptr<io::BlockDevice> dev,
-                                                 std::size_t cache = std::size_t{8} << 20);
+                                                 std::size_t cache = std::size_t{8} << 20,
+                                                 bool writable = false);
 
 using uk::test::compare_tree;
 

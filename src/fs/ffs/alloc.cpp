@@ -1,0 +1,490 @@
+// Allocation by cylinder group, the summaries, and the superblock's clean state (see fs.hpp).
+// Facts: NetBSD sys/ufs/ffs/ffs_alloc.c (ffs_dirpref, ffs_alloccg, ffs_alloccgblk,
+// ffs_clusteracct, ffs_nodealloccg's lazy inode blocks), ffs_subr.c (ffs_fragacct), fs.h (the
+// cg map offsets), ffs_vfsops.c (the clean flag at mount and unmount, ffs_oldfscompat_write).
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "fs/ffs/fs.hpp"
+
+namespace uk::ffs {
+
+namespace {
+
+CylinderGroup header(const std::vector<std::byte>& b) {
+    CylinderGroup h;
+    std::memcpy(&h, b.data(), sizeof h);
+    return h;
+}
+
+void put_header(std::vector<std::byte>& b, const CylinderGroup& h) {
+    std::memcpy(b.data(), &h, sizeof h);
+}
+
+bool bit(const std::vector<std::byte>& b, std::uint32_t off, std::uint64_t i) {
+    return ((std::to_integer<unsigned>(b[off + i / 8]) >> (i % 8)) & 1) != 0;
+}
+
+void set_bit(std::vector<std::byte>& b, std::uint32_t off, std::uint64_t i, bool on) {
+    const auto m = std::byte{static_cast<std::uint8_t>(1u << (i % 8))};
+    if (on)
+        b[off + i / 8] |= m;
+    else
+        b[off + i / 8] &= ~m;
+}
+
+std::uint32_t u32_at(const Order& o, const std::vector<std::byte>& b, std::size_t off) {
+    Raw32 r;
+    std::memcpy(&r, b.data() + off, 4);
+    return o.u32(r);
+}
+
+void set_u32_at(const Order& o, std::vector<std::byte>& b, std::size_t off, std::uint32_t v) {
+    Raw32 r;
+    o.set(r, v);
+    std::memcpy(b.data() + off, &r, 4);
+}
+
+timespec now() {
+    timespec t{};
+    clock_gettime(CLOCK_REALTIME, &t);
+    return t;
+}
+
+}  // namespace
+
+Result<FfsFs::Cg*> FfsFs::cg(std::uint32_t c) {
+    const Geometry& g = m_geometry;
+    if (c >= g.ncg)
+        return Error::corrupt("ffs: cylinder group", fmt::format("{} is out of range", c));
+    if (m_cgs.empty())
+        m_cgs.resize(g.ncg);
+    if (m_cgs[c])
+        return m_cgs[c].get();
+    auto cg = std::make_unique<Cg>();
+    cg->bytes.resize(g.cgsize);
+    const std::string what = fmt::format("ffs: cylinder group {}", c);
+    UKFS_TRY(g.check_frags(g.cgtod(c), (g.cgsize + g.fsize - 1) >> g.fshift, what));
+    UKFS_TRY(read_bytes(g.cgtod(c), 0, cg->bytes));
+    const Order o = g.order;
+    const CylinderGroup h = header(cg->bytes);
+    const std::uint64_t ndblk = std::min<std::uint64_t>(g.fpg, g.size - g.cgbase(c));
+    const auto fits = [&](std::uint64_t off, std::uint64_t len) {
+        return off >= sizeof(CylinderGroup) && off <= g.cgsize && len <= g.cgsize - off;
+    };
+    if (o.u32(h.cg_magic) != cg_magic || o.u32(h.cg_cgx) != c)
+        return Error::corrupt(what, "has a bad cg_magic or cg_cgx");
+    if (o.u32(h.cg_ndblk) != ndblk)
+        return Error::corrupt(what, fmt::format("cg_ndblk {} is not {}", o.u32(h.cg_ndblk), ndblk));
+    if (!fits(o.u32(h.cg_iusedoff), (g.ipg + 7) / 8) || !fits(o.u32(h.cg_freeoff), (g.fpg + 7) / 8))
+        return Error::corrupt(what, "cg_iusedoff or cg_freeoff puts a map outside the group");
+    if (m_contigsumsize > 0 && (!fits(o.u32(h.cg_clustersumoff), (m_contigsumsize + 1) * 4) ||
+                                !fits(o.u32(h.cg_clusteroff), (g.fpg / g.frag + 7) / 8) ||
+                                o.u32(h.cg_nclusterblks) != ndblk / g.frag))
+        return Error::corrupt(what, "the cluster maps are outside the group");
+    if (g.ufs2 && o.u32(h.cg_initediblk) > g.ipg)
+        return Error::corrupt(what, "cg_initediblk is over fs_ipg");
+    if (o.u32(h.cg_cs.cs_nifree) > g.ipg || o.u32(h.cg_cs.cs_nbfree) > ndblk / g.frag ||
+        o.u32(h.cg_cs.cs_nffree) > ndblk)
+        return Error::corrupt(what, "cg_cs counts more than the group holds");
+    m_cgs[c] = std::move(cg);
+    return m_cgs[c].get();
+}
+
+void FfsFs::cs_add(std::uint32_t c, Cg& cg, int ndir, std::int64_t nbfree, std::int64_t nifree,
+                   std::int64_t nffree) {
+    const Order o = m_geometry.order;
+    CylinderGroup h = header(cg.bytes);
+    const auto add = [&](Raw32& r, std::int64_t d) {
+        o.set(r, static_cast<std::uint32_t>(static_cast<std::int64_t>(o.u32(r)) + d));
+    };
+    add(h.cg_cs.cs_ndir, ndir);
+    add(h.cg_cs.cs_nbfree, nbfree);
+    add(h.cg_cs.cs_nifree, nifree);
+    add(h.cg_cs.cs_nffree, nffree);
+    put_header(cg.bytes, h);
+    m_csum[c] = h.cg_cs;
+    Geometry& g = m_geometry;
+    g.cs_ndir += static_cast<std::uint64_t>(ndir);
+    g.cs_nbfree += static_cast<std::uint64_t>(nbfree);
+    g.cs_nifree += static_cast<std::uint64_t>(nifree);
+    g.cs_nffree += static_cast<std::uint64_t>(nffree);
+    cg.dirty = true;
+}
+
+// Change the state of fragments [first, first + count) of group c (indices from cgbase), all in
+// one block, and keep every count that depends on them exact: cg_cs, cg_frsum (runs of free
+// fragments in partly free blocks), the cluster map and its summary.
+Result<void> FfsFs::change_frags(std::uint32_t c, Cg& cg, std::uint32_t first, std::uint32_t count,
+                                 bool make_free) {
+    const Geometry& g = m_geometry;
+    const Order o = g.order;
+    CylinderGroup h = header(cg.bytes);
+    const std::uint32_t freeoff = o.u32(h.cg_freeoff);
+    const std::uint32_t blk = first / g.frag;
+    const std::uint32_t base = blk * g.frag;
+    const std::uint32_t ndblk = o.u32(h.cg_ndblk);
+    if (count == 0 || first + count > base + g.frag || first + count > ndblk)
+        return Error::corrupt(
+            fmt::format("ffs: cylinder group {}", c),
+            fmt::format("fragments {}+{} are not inside one block", first, count));
+    struct State {
+        bool full = true;
+        std::uint32_t nfree = 0;
+        std::uint32_t runs[max_frag + 1] = {};
+    };
+    const auto state = [&] {
+        State s;
+        std::uint32_t run = 0;
+        for (std::uint32_t j = 0; j < g.frag; ++j) {
+            const bool f = base + j < ndblk && bit(cg.bytes, freeoff, base + j);
+            if (f) {
+                ++s.nfree;
+                ++run;
+            } else {
+                s.full = false;
+                if (run > 0)
+                    ++s.runs[run];
+                run = 0;
+            }
+        }
+        if (run > 0 && !s.full)
+            ++s.runs[run];
+        return s;
+    };
+    const State before = state();
+    for (std::uint32_t i = first; i < first + count; ++i) {
+        if (bit(cg.bytes, freeoff, i) == make_free)
+            return Error::corrupt(fmt::format("ffs: cylinder group {}", c),
+                                  fmt::format("fragment {} is {} already", g.cgbase(c) + i,
+                                              make_free ? "free" : "in use"));
+        set_bit(cg.bytes, freeoff, i, make_free);
+    }
+    const State after = state();
+    h = header(cg.bytes);
+    for (std::uint32_t k = 1; k < g.frag; ++k) {
+        const std::int64_t d = std::int64_t{before.full ? 0 : -std::int64_t{before.runs[k]}} +
+                               (after.full ? 0 : after.runs[k]);
+        o.set(h.cg_frsum[k], static_cast<std::uint32_t>(o.u32(h.cg_frsum[k]) + d));
+    }
+    put_header(cg.bytes, h);
+    const std::int64_t dbfree = std::int64_t{after.full} - std::int64_t{before.full};
+    const std::int64_t dffree =
+        std::int64_t{after.full ? 0u : after.nfree} - std::int64_t{before.full ? 0u : before.nfree};
+    cs_add(c, cg, 0, dbfree, 0, dffree);
+    if (dbfree != 0 && m_contigsumsize > 0 && blk < o.u32(h.cg_nclusterblks)) {
+        // ffs_clusteracct: the run through blk, with each side counted up to contigsumsize.
+        const std::uint32_t coff = o.u32(h.cg_clusteroff);
+        const std::uint32_t soff = o.u32(h.cg_clustersumoff);
+        const std::uint32_t nblks = o.u32(h.cg_nclusterblks);
+        const std::uint32_t cs = m_contigsumsize;
+        set_bit(cg.bytes, coff, blk, after.full);
+        std::uint32_t forw = 0, back = 0;
+        for (std::uint32_t i = blk + 1; i < nblks && forw < cs && bit(cg.bytes, coff, i); ++i)
+            ++forw;
+        for (std::uint32_t i = blk; i > 0 && back < cs && bit(cg.bytes, coff, i - 1); --i)
+            ++back;
+        const auto bump = [&](std::uint32_t len, std::int64_t d) {
+            const std::size_t at = soff + std::size_t{len} * 4;
+            set_u32_at(o, cg.bytes, at, static_cast<std::uint32_t>(u32_at(o, cg.bytes, at) + d));
+        };
+        const std::int64_t sign = after.full ? 1 : -1;
+        bump(std::min(back + forw + 1, cs), sign);
+        if (back > 0)
+            bump(back, -sign);
+        if (forw > 0)
+            bump(forw, -sign);
+    }
+    return {};
+}
+
+Result<std::uint64_t> FfsFs::alloc_in_cg(std::uint32_t c, std::uint64_t pref, std::uint32_t count) {
+    const Geometry& g = m_geometry;
+    const Order o = g.order;
+    Cg& cg = *UKFS_TRY(this->cg(c));
+    CylinderGroup h = header(cg.bytes);
+    const std::uint32_t freeoff = o.u32(h.cg_freeoff);
+    const std::uint32_t nblks = o.u32(h.cg_ndblk) / g.frag;
+    const std::uint64_t base = g.cgbase(c);
+    const bool pref_here = pref >= base && pref - base < std::uint64_t{nblks} * g.frag;
+    const auto block_free = [&](std::uint32_t b) {
+        for (std::uint32_t j = 0; j < g.frag; ++j)
+            if (!bit(cg.bytes, freeoff, b * g.frag + j))
+                return false;
+        return true;
+    };
+    const auto take_block = [&]() -> Result<std::uint32_t> {
+        if (o.u32(h.cg_cs.cs_nbfree) == 0 || nblks == 0)
+            return ~0u;
+        std::uint32_t start = pref_here ? static_cast<std::uint32_t>((pref - base) / g.frag)
+                                        : o.u32(h.cg_rotor) / g.frag;
+        if (start >= nblks)
+            start = 0;
+        for (std::uint32_t i = 0; i < nblks; ++i) {
+            const std::uint32_t b = (start + i) % nblks;
+            if (!block_free(b))
+                continue;
+            UKFS_TRY(change_frags(c, cg, b * g.frag, g.frag, false));
+            CylinderGroup hh = header(cg.bytes);
+            o.set(hh.cg_rotor, b * g.frag);
+            put_header(cg.bytes, hh);
+            return b;
+        }
+        return Error::corrupt(fmt::format("ffs: cylinder group {}", c),
+                              "cs_nbfree counts a free block the map does not have");
+    };
+    if (count >= g.frag) {
+        const std::uint32_t b = UKFS_TRY(take_block());
+        if (b == ~0u)
+            return std::uint64_t{0};
+        return base + std::uint64_t{b} * g.frag;
+    }
+    // The smallest run size with a free run of at least `count` in a partly free block.
+    std::uint32_t size = count;
+    while (size < g.frag && o.u32(h.cg_frsum[size]) == 0)
+        ++size;
+    if (size == g.frag) {  // none: break up a whole block
+        const std::uint32_t b = UKFS_TRY(take_block());
+        if (b == ~0u)
+            return std::uint64_t{0};
+        UKFS_TRY(change_frags(c, cg, b * g.frag + count, g.frag - count, true));
+        return base + std::uint64_t{b} * g.frag;
+    }
+    const std::uint32_t ndblk = o.u32(h.cg_ndblk);
+    const std::uint32_t nb_all = (ndblk + g.frag - 1) / g.frag;
+    std::uint32_t start = o.u32(h.cg_frotor) / g.frag;
+    if (start >= nb_all)
+        start = 0;
+    for (std::uint32_t i = 0; i < nb_all; ++i) {
+        const std::uint32_t b = (start + i) % nb_all;
+        std::uint32_t run = 0;
+        for (std::uint32_t j = 0; j <= g.frag; ++j) {
+            const std::uint32_t f = b * g.frag + j;
+            if (j < g.frag && f < ndblk && bit(cg.bytes, freeoff, f)) {
+                ++run;
+                continue;
+            }
+            if (run == size) {
+                const std::uint32_t at = f - run;
+                UKFS_TRY(change_frags(c, cg, at, count, false));
+                CylinderGroup hh = header(cg.bytes);
+                o.set(hh.cg_frotor, b * g.frag);
+                put_header(cg.bytes, hh);
+                return base + at;
+            }
+            run = 0;
+        }
+    }
+    return Error::corrupt(fmt::format("ffs: cylinder group {}", c),
+                          "cg_frsum counts a free run the map does not have");
+}
+
+Result<std::uint64_t> FfsFs::alloc_frags(std::uint64_t pref, std::uint32_t count) {
+    const Geometry& g = m_geometry;
+    count = std::clamp<std::uint32_t>(count, 1, g.frag);
+    const std::uint32_t c0 =
+        pref != 0 && pref < g.size ? static_cast<std::uint32_t>(pref / g.fpg) : 0;
+    for (std::uint32_t i = 0; i < g.ncg; ++i) {
+        const std::uint32_t c = (c0 + i) % g.ncg;
+        const Csum& s = m_csum[c];
+        if (g.order.u32(s.cs_nbfree) == 0 && (count == g.frag || g.order.u32(s.cs_nffree) < count))
+            continue;
+        const std::uint64_t got = UKFS_TRY(alloc_in_cg(c, i == 0 ? pref : 0, count));
+        if (got != 0)
+            return got;
+    }
+    return Error::sys(ENOSPC);
+}
+
+Result<bool> FfsFs::extend_frags(std::uint64_t addr, std::uint32_t have, std::uint32_t want) {
+    const Geometry& g = m_geometry;
+    const auto c = static_cast<std::uint32_t>(addr / g.fpg);
+    const auto idx = static_cast<std::uint32_t>(addr - g.cgbase(c));
+    if (want <= have || (idx % g.frag) + want > g.frag)
+        return false;
+    Cg& cg = *UKFS_TRY(this->cg(c));
+    const CylinderGroup h = header(cg.bytes);
+    const std::uint32_t freeoff = g.order.u32(h.cg_freeoff);
+    for (std::uint32_t i = idx + have; i < idx + want; ++i)
+        if (i >= g.order.u32(h.cg_ndblk) || !bit(cg.bytes, freeoff, i))
+            return false;
+    UKFS_TRY(change_frags(c, cg, idx + have, want - have, false));
+    return true;
+}
+
+Result<void> FfsFs::free_frags(std::uint64_t addr, std::uint32_t count) {
+    const Geometry& g = m_geometry;
+    const std::string what = fmt::format("ffs: freeing fragments {}+{}", addr, count);
+    UKFS_TRY(g.check_frags(addr, count, what));
+    const auto c = static_cast<std::uint32_t>(addr / g.fpg);
+    const bool metadata =
+        (addr < g.cgdmin(c) && (c == 0 || addr + count > g.cgsblock(c))) ||
+        (addr < g.csaddr + ((g.cssize + g.fsize - 1) >> g.fshift) && addr + count > g.csaddr);
+    if (metadata)
+        return Error::corrupt(what, "they are the file system's own metadata");
+    Cg& cg = *UKFS_TRY(this->cg(c));
+    UKFS_TRY(change_frags(c, cg, static_cast<std::uint32_t>(addr - g.cgbase(c)), count, true));
+    for (std::uint32_t i = 0; i < count; ++i)
+        m_cache->invalidate(addr + i);
+    return {};
+}
+
+std::uint64_t FfsFs::inode_pref(std::uint32_t ino) const {
+    return m_geometry.cgdmin(m_geometry.ino_to_cg(ino));
+}
+
+Result<std::uint32_t> FfsFs::alloc_inode(std::uint32_t parent, bool is_dir) {
+    const Geometry& g = m_geometry;
+    const Order o = g.order;
+    std::uint32_t c0 = g.ino_to_cg(parent) < g.ncg ? g.ino_to_cg(parent) : 0;
+    if (is_dir) {  // ffs_dirpref (the classic rule)
+        const std::uint64_t avgifree = g.cs_nifree / g.ncg;
+        const std::uint64_t avgbfree = g.cs_nbfree / g.ncg;
+        std::uint64_t mindirs = ~std::uint64_t{0};
+        for (std::uint32_t c = 0; c < g.ncg; ++c) {
+            const Csum& s = m_csum[c];
+            if (o.u32(s.cs_nifree) >= avgifree && o.u32(s.cs_nbfree) >= avgbfree &&
+                o.u32(s.cs_ndir) < mindirs && o.u32(s.cs_nifree) > 0) {
+                mindirs = o.u32(s.cs_ndir);
+                c0 = c;
+            }
+        }
+    }
+    for (std::uint32_t i = 0; i < g.ncg; ++i) {
+        const std::uint32_t c = (c0 + i) % g.ncg;
+        if (o.u32(m_csum[c].cs_nifree) == 0)
+            continue;
+        Cg& cg = *UKFS_TRY(this->cg(c));
+        CylinderGroup h = header(cg.bytes);
+        const std::uint32_t iusedoff = o.u32(h.cg_iusedoff);
+        std::uint32_t start = o.u32(h.cg_irotor);
+        if (start >= g.ipg)
+            start = 0;
+        std::uint32_t ipos = g.ipg;
+        for (std::uint32_t k = 0; k < g.ipg; ++k) {
+            const std::uint32_t p = (start + k) % g.ipg;
+            if ((c != 0 || p >= root_ino) && !bit(cg.bytes, iusedoff, p)) {
+                ipos = p;
+                break;
+            }
+        }
+        if (ipos == g.ipg)
+            return Error::corrupt(fmt::format("ffs: cylinder group {}", c),
+                                  "cs_nifree counts a free inode the map does not have");
+        if (g.ufs2) {  // inode blocks past cg_initediblk hold garbage: zero them before use
+            std::uint32_t inited = o.u32(h.cg_initediblk);
+            while (ipos + g.inopb > inited && inited < g.ipg) {
+                const std::uint64_t block = g.ino_to_fsba(std::uint64_t{c} * g.ipg + inited);
+                UKFS_TRY(g.check_frags(block, g.frag, "ffs: inode block"));
+                UKFS_TRY(zero_frags(block, g.frag));
+                inited += g.inopb;
+            }
+            o.set(h.cg_initediblk, inited);
+        }
+        set_bit(cg.bytes, iusedoff, ipos, true);
+        o.set(h.cg_irotor, ipos);
+        std::memcpy(cg.bytes.data() + offsetof(CylinderGroup, cg_irotor), &h.cg_irotor, 4);
+        std::memcpy(cg.bytes.data() + offsetof(CylinderGroup, cg_initediblk), &h.cg_initediblk, 4);
+        cs_add(c, cg, is_dir ? 1 : 0, 0, -1, 0);
+        return c * g.ipg + ipos;
+    }
+    return Error::sys(ENOSPC);
+}
+
+Result<void> FfsFs::free_inode(std::uint32_t ino, bool is_dir) {
+    const Geometry& g = m_geometry;
+    const Order o = g.order;
+    const std::uint32_t c = g.ino_to_cg(ino);
+    Cg& cg = *UKFS_TRY(this->cg(c));
+    CylinderGroup h = header(cg.bytes);
+    const std::uint32_t ipos = ino % g.ipg;
+    if (!bit(cg.bytes, o.u32(h.cg_iusedoff), ipos))
+        return Error::corrupt(fmt::format("ffs: inode {}", ino), "is free already in its group");
+    set_bit(cg.bytes, o.u32(h.cg_iusedoff), ipos, false);
+    if (ipos < o.u32(h.cg_irotor)) {
+        o.set(h.cg_irotor, ipos);
+        std::memcpy(cg.bytes.data() + offsetof(CylinderGroup, cg_irotor), &h.cg_irotor, 4);
+    }
+    cs_add(c, cg, is_dir ? -1 : 0, 0, 1, 0);
+    return {};
+}
+
+Result<void> FfsFs::store_super(bool clean) {
+    const Geometry& g = m_geometry;
+    const Order o = g.order;
+    o.set(m_sb.fs_cstotal.cs_ndir, g.cs_ndir);
+    o.set(m_sb.fs_cstotal.cs_nbfree, g.cs_nbfree);
+    o.set(m_sb.fs_cstotal.cs_nifree, g.cs_nifree);
+    o.set(m_sb.fs_cstotal.cs_nffree, g.cs_nffree);
+    const timespec t = now();
+    o.set(m_sb.fs_time, static_cast<std::uint64_t>(t.tv_sec));
+    if (!g.ufs2) {  // ffs_oldfscompat_write: UFS1 keeps the old copies too
+        o.set(m_sb.fs_old_cstotal.cs_ndir, static_cast<std::uint32_t>(g.cs_ndir));
+        o.set(m_sb.fs_old_cstotal.cs_nbfree, static_cast<std::uint32_t>(g.cs_nbfree));
+        o.set(m_sb.fs_old_cstotal.cs_nifree, static_cast<std::uint32_t>(g.cs_nifree));
+        o.set(m_sb.fs_old_cstotal.cs_nffree, static_cast<std::uint32_t>(g.cs_nffree));
+        o.set(m_sb.fs_old_time, static_cast<std::uint32_t>(t.tv_sec));
+    }
+    m_sb.fs_fmod = 0;
+    m_sb.fs_clean = clean ? fs_isclean : 0;
+    m_geometry.clean = m_sb.fs_clean;
+    return write_bytes(g.sblock_offset >> g.fshift, g.sblock_offset & (g.fsize - 1),
+                       std::as_bytes(std::span(&m_sb, 1)));
+}
+
+Result<void> FfsFs::begin_writing() {
+    const Geometry& g = m_geometry;
+    m_csum.resize(g.ncg);
+    UKFS_TRY(g.check_frags(g.csaddr, (g.cssize + g.fsize - 1) >> g.fshift, "ffs: summary area"));
+    UKFS_TRY(read_bytes(g.csaddr, 0, std::as_writable_bytes(std::span(m_csum))));
+    UKFS_TRY(store_super(false));
+    UKFS_TRY(m_cache->sync());  // marked unclean on the device before anything else changes
+    m_writing = true;
+    return {};
+}
+
+Result<void> FfsFs::write_back() {
+    const Geometry& g = m_geometry;
+    const Order o = g.order;
+    const timespec t = now();
+    bool any = false;
+    for (std::uint32_t c = 0; c < m_cgs.size(); ++c) {
+        Cg* cg = m_cgs[c].get();
+        if (cg == nullptr || !cg->dirty)
+            continue;
+        CylinderGroup h = header(cg->bytes);
+        o.set(h.cg_time, static_cast<std::uint64_t>(t.tv_sec));
+        o.set(h.cg_old_time, static_cast<std::uint32_t>(t.tv_sec));
+        put_header(cg->bytes, h);
+        UKFS_TRY(write_bytes(g.cgtod(c), 0, cg->bytes));
+        cg->dirty = false;
+        any = true;
+    }
+    if (any)
+        UKFS_TRY(write_bytes(g.csaddr, 0, std::as_bytes(std::span(m_csum))));
+    return store_super(false);
+}
+
+Result<void> FfsFs::sync() {
+    if (!m_writing)
+        return {};
+    UKFS_TRY(write_back());
+    return m_cache->sync();
+}
+
+Result<void> FfsFs::unmount() {
+    if (!m_writing)
+        return {};
+    UKFS_TRY(write_back());
+    UKFS_TRY(m_cache->sync());  // everything else first, then the clean state
+    UKFS_TRY(store_super(true));
+    UKFS_TRY(m_cache->sync());
+    m_writing = false;
+    return {};
+}
+
+}  // namespace uk::ffs

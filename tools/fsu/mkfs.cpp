@@ -26,7 +26,8 @@ const char* const mkfs_usage =
     "-t TYPE [-s SIZE] [-L label] [-o key=value,...] IMAGE   (no mount) make an empty\n"
     "           file system; the image file is created, or set to SIZE bytes (k, m, g, t).\n"
     "           Types and keys: msdos: fat=12|16|32, cluster_size, sector_size, fats,\n"
-    "           root_entries, label, volume_id.";
+    "           root_entries, label, volume_id. ffs: version=1|2, endian=le|be, bsize,\n"
+    "           fsize, density, minfree, optimization=time|space, label, time, seed.";
 
 const char* const fsck_usage =
     "[-t TYPE] IMAGE   (no mount, never writes) check the file system with the type's\n"

@@ -30,7 +30,8 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_mfs(const vfs::MountRequest& req)
     auto dev = std::make_shared<io::MemoryDevice>(size);
     NewfsOptions o;
     o.version = 1;
-    UKFS_TRY(newfs(*dev, o).map_error([](Error e) { return e.context("mfs: "); }));
+    if (auto made = newfs(*dev, o); !made)
+        return made.error().context("mfs: ");
     vfs::MountRequest r = req;
     r.device = std::move(dev);
     r.args = nullptr;

@@ -25,6 +25,7 @@
 #include "fs/ffs/superblock.hpp"
 #include "image_support.hpp"
 #include "ukfs/netbsd.h"
+#include "ukfs/ukfs.hpp"
 
 namespace uk::ffs::test {
 namespace {
@@ -415,6 +416,34 @@ TEST(Newfs, ReplacesAnOldFileSystemOfTheOtherVersion) {
     auto r = check::check(**dev, {}, {});
     ASSERT_TRUE(r);
     EXPECT_EQ(r->exit_code, 0);
+}
+
+// The public API: uk::mkfs("ffs") creates the image at the size asked, uk::fsck finds it clean.
+TEST(Newfs, PublicMkfsAndFsck) {
+    TempDir tmp;
+    const std::string img = (tmp.path() / "api.img").string();
+    uk::MkfsOptions o;
+    o.size = std::uint64_t{12} << 20;
+    o.params = {{"version", "1"}, {"endian", "be"}, {"label", "api"}, {"seed", "1"}};
+    auto made = uk::mkfs("ffs", img, o);
+    ASSERT_TRUE(made) << made.error().describe();
+    EXPECT_EQ(fs::file_size(img), o.size);
+    std::string report;
+    auto r = uk::fsck(img, "ffs", [&](std::string_view s) { report += std::string(s) + "\n"; });
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(*r, 0) << report;
+    const FoundSuperblock sb = superblock_of(img);
+    EXPECT_EQ(sb.order.endian(), std::endian::big);
+    EXPECT_EQ(sb.order.u32(sb.sb.fs_magic), ufs1_magic);
+    // 12 MiB: newfs' defaults for below 20 MiB.
+    EXPECT_EQ(sb.order.u32(sb.sb.fs_bsize), 4096u);
+    EXPECT_EQ(sb.order.u32(sb.sb.fs_fsize), 512u);
+
+    o.params = {{"bogus", "1"}};
+    auto bad = uk::mkfs("ffs", img, o);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().errnum(), EINVAL);
+    EXPECT_NE(bad.error().message().find("bogus"), std::string::npos);
 }
 
 // mfs: registered beside ffs, mounts a new empty UFS1 of the size in struct mfs_args (or 32 MiB)

@@ -126,6 +126,15 @@ struct ufs_args {
 };
 #endif
 
+/* mfs mount arguments (ufs/ufs/ufsmount.h): a new FFS in memory of `size` bytes (0: the
+   default, 32 MiB). `base` is the kernel's memory and is ignored here. */
+struct mfs_args {
+    char *fspec;
+    struct export_args30 _pad1;
+    void *base;
+    unsigned long size;
+};
+
 /* cd9660 mount arguments (isofs/cd9660/cd9660_mount.h). */
 struct iso_args {
     const char *fspec;

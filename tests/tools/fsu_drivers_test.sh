@@ -107,6 +107,30 @@ PY
     grep -q 'FREE BLK COUNT(S) WRONG IN SUPERBLK' "$W/got" && ok || { bad "ffs: fsck names the fault"; cat "$W/got"; }
 fi
 
+# fsu mkfs -t ffs: our newfs, judged by our checker, read back through fsu, and reproducible.
+for v in version=1,endian=be version=2; do
+    for i in 1 2; do
+        rm -f "$W/new$i.img"
+        "$FSU" mkfs -t ffs -s 24m -L newvol -o "$v,bsize=16384,fsize=2048,time=1700000000,seed=7" \
+            "$W/new$i.img"
+        rc "ffs mkfs $v" 0 $?
+    done
+    same "ffs mkfs $v: same seed and time, same bytes" "$W/new1.img" "$W/new2.img"
+    "$FSU" fsck "$W/new1.img" >"$W/got"
+    rc "ffs mkfs $v: fsck" 0 $?
+    grep -Eq '^[0-9]+ files, [0-9]+ used' "$W/got" && ok || { bad "ffs mkfs $v: fsck report"; cat "$W/got"; }
+    "$FSU" info "$W/new1.img" >"$W/got"
+    rc "ffs mkfs $v: info" 0 $?
+    grep -q 'ffs' "$W/got" && ok || { bad "ffs mkfs $v: info names the type"; cat "$W/got"; }
+    "$FSU" ls "$W/new1.img" / >"$W/got"
+    rc "ffs mkfs $v: ls" 0 $?
+    [ ! -s "$W/got" ] && ok || { bad "ffs mkfs $v: the new root is not empty"; cat "$W/got"; }
+done
+"$FSU" mkfs -t ffs -s 24m -o bogus=1 "$W/new3.img" 2>"$W/got"
+[ $? -ne 0 ] && grep -q bogus "$W/got" && ok || { bad "ffs mkfs: an unknown key is refused by name"; cat "$W/got"; }
+"$FSU" mkfs -t ffs -s 24m -o bsize=3000 "$W/new3.img" 2>"$W/got"
+[ $? -ne 0 ] && grep -q bsize "$W/got" && ok || { bad "ffs mkfs: a bad bsize is refused by name"; cat "$W/got"; }
+
 # The writing commands; `check` judges the image with the type's own tools afterwards.
 write_checks() {  # NAME IMAGE
     local name=$1 img=$2

@@ -29,7 +29,8 @@ const char* const mkfs_usage =
     "           root_entries, label, volume_id. ext2fs: fstype=ext2|ext3|ext4 (ext4),\n"
     "           blocksize, inode_size, inode_ratio, features=feat:^feat (mke2fs -O),\n"
     "           journal_size (MiB), journal_blocks, label, uuid, hash_seed, time, seed,\n"
-    "           reserved_ratio (percent).";
+    "           reserved_ratio (percent). ffs: version=1|2, endian=le|be, bsize, fsize,\n"
+    "           density, minfree, optimization=time|space, label, time, seed.";
 
 const char* const fsck_usage =
     "[-t TYPE] IMAGE   (no mount, never writes) check the file system with the type's\n"

@@ -4,6 +4,8 @@
 
 #include "fs/ffs/check/fsck.hpp"
 #include "fs/ffs/fs.hpp"
+#include "fs/ffs/mfs.hpp"
+#include "fs/ffs/newfs.hpp"
 #include "fs/ffs/superblock.hpp"
 
 namespace uk::ffs {
@@ -21,12 +23,20 @@ void register_ffs(vfs::Registry& registry) {
     driver.needs_device = true;
     driver.detect = detect_ffs;
     driver.mount = mount_ffs;
+    driver.mkfs = newfs_params;
     driver.check = [](io::BlockDevice& dev, const vfs::LineSink& out) -> Result<int> {
         const check::CheckResult r = UKFS_TRY(check::check(dev, check::CheckOptions{}, out));
         return r.exit_code;
     };
     // add() fails only with EEXIST, when ffs is registered already: then nothing is to do.
     (void)registry.add(std::move(driver));
+
+    // mfs: a new ffs in memory, made at mount time.
+    vfs::Driver mfs;
+    mfs.name = "mfs";
+    mfs.needs_device = false;
+    mfs.mount = mount_mfs;
+    (void)registry.add(std::move(mfs));
 }
 
 }  // namespace uk::ffs

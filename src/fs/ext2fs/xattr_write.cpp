@@ -330,9 +330,14 @@ Result<void> Ext2Vnode::change_xattr(std::uint8_t index, std::string_view name,
                                                       d.what()));
             block_changed = true;
         }
-        if (!g.has_compat(compat_ext_attr))
-            UKFS_TRY(m_fs.add_compat_feature(compat_ext_attr));  // as the kernel does
     }
+    // What was read may not fit once re-encoded (entries sharing value bytes, say): refused
+    // before anything is written.
+    if ((ibody_changed && !fits_ibody(d.ibody_xattrs.size(), ibody)) ||
+        (block_changed && !fits_block(g.block_size, in_block)))
+        return Error::corrupt(d.what(), "its attributes overlap: they would not fit again");
+    if (value != nullptr && !g.has_compat(compat_ext_attr))
+        UKFS_TRY(m_fs.add_compat_feature(compat_ext_attr));  // as the kernel does
     if (block_changed)
         UKFS_TRY(store_block(m_fs, d, block, in_block));
     if (ibody_changed)

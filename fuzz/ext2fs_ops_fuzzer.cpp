@@ -1,11 +1,12 @@
 // libFuzzer target for the ext2fs driver's write side: the input is a sequence of operations
-// (create, write, truncate, mkdir, rmdir, unlink, link, symlink, rename, chmod, read) over a
-// small pool of names, run on an ext4 image in a MemoryDevice. The base images are made once by
+// (create, write, truncate, mkdir, rmdir, unlink, link, symlink, rename, chmod, read, set and
+// remove extended attributes) over a small pool of names, run on an ext4 image in a MemoryDevice. The base images are made once by
 // mke2fs (the reference maker) at start-up: a plain 1 KiB-block ext4, and the same with a
 // committed journal transaction still to recover (debugfs' journal writer), so the first byte
 // also picks whether the read-write mount replays a journal first. Afterwards the image is
 // unmounted and mounted again read-only: it must mount, must no longer need recovery, and every
-// listed node must stat and read; statfs must stay within the file system. Errors from the
+// listed node must stat and read, and every attribute of the pool's nodes must list and read;
+// statfs must stay within the file system. Errors from the
 // operations are fine (ENOSPC, ENOTEMPTY...); crashes, hangs and leaks are not.
 // Without mke2fs (or debugfs' journal writer) the inputs run on what could be made, or not at all.
 #include <unistd.h>
@@ -71,6 +72,10 @@ void make_images() {
 const char* const names[] = {"a", "f", "sub", "long-name-for-a-file-here", "x.y", "d"};
 const char* const dirs[] = {"", "/sub", "/d", "/d/d"};
 
+// Attribute names: in-inode or block placement follows from the value sizes the input picks.
+const char* const xattr_names[] = {"user.a",    "user.a-longer-attribute-name", "security.selinux",
+                                   "trusted.t", "system.posix_acl_access",      "user.b"};
+
 std::string path_of(std::uint8_t sel) {
     return std::string(dirs[(sel >> 4) % 4]) + "/" + names[(sel & 0x0F) % 6];
 }
@@ -96,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto m = mount(dev, false);
         std::vector<std::byte> buf(1 << 15);
         for (std::size_t i = 1, ops = 0; i + 4 <= size && ops < max_ops; i += 4, ++ops) {
-            const std::uint8_t op = data[i] % 12;
+            const std::uint8_t op = data[i] % 14;
             const std::string p = path_of(data[i + 1]);
             const std::uint64_t arg = std::uint64_t{data[i + 2]} << 8 | data[i + 3];
             switch (op) {
@@ -116,6 +121,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 8: (void)m->link(p, path_of(data[i + 2])); break;
             case 9: (void)m->symlink(std::string(arg % 100 + 1, 'l'), p); break;
             case 10: (void)m->chmod(p, arg & 07777, vfs::Follow::no); break;
+            case 12: {
+                const std::size_t n = arg % 1200;
+                std::memset(buf.data(), data[i + 2], n);
+                (void)m->setxattr(p, xattr_names[data[i + 3] % 6], std::span(buf).first(n),
+                                  static_cast<vfs::XattrSet>(data[i + 2] % 3), vfs::Follow::no);
+                break;
+            }
+            case 13: (void)m->removexattr(p, xattr_names[data[i + 3] % 6], vfs::Follow::no); break;
             default: (void)m->read(p, arg, buf); break;
             }
         }
@@ -125,6 +138,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto& fs = static_cast<ext2fs::Ext2Fs&>(m->fs());
     check(!fs.needs_recovery());
     fuzz::strict_walk(*m, "/");
+    for (int sel = 0; sel < 64; ++sel) {
+        const std::string p = path_of(static_cast<std::uint8_t>(((sel << 2) & 0x30) | (sel % 6)));
+        if (!m->stat(p, vfs::Follow::no))
+            continue;
+        auto names = m->listxattr(p, vfs::Follow::no);
+        check(names.has_value());
+        for (const std::string& n : *names)
+            check(m->getxattr(p, n, vfs::Follow::no).has_value());
+    }
     auto st = fs.statfs();
     check(st.has_value() && st->bfree <= st->blocks && st->ffree <= st->files);
     check(m->unmount(false).has_value());

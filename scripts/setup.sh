@@ -12,7 +12,7 @@ packages=(
     libarchive-dev libedit-dev
     # reference tools: makers, checkers and independent readers (../shared/ORACLES.md)
     e2fsprogs fuse2fs dosfstools mtools makefs xorriso genisoimage sleuthkit
-    fdisk gdisk parted util-linux python3 attr
+    fdisk gdisk parted util-linux python3 attr acl
     isolinux  # its MBR template and loader: bootable hybrid ISOs made by xorriso -isohybrid-mbr
     # manual pages: the man_pages test renders them
     groff-base man-db

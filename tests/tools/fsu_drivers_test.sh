@@ -220,7 +220,7 @@ grep -q warp_drive "$W/err" && ok || bad "mkfs ext2fs: the message names the fea
 rc "mkfs ext2fs twice with a fixed uuid, hash_seed and time" 0 $?
 same "mkfs ext2fs: the same bytes both times" "$W/mk2.img" "$W/mk.img"
 
-# ---- extended attributes: ext4 (read; in the inode and in a block) and tmpfs (read-write) ----
+# ---- extended attributes: ext4 and tmpfs (read-write; ext4 in the inode and in a block) ----
 X=$W/xsrc
 mkdir -p "$X/d"
 echo a >"$X/f"
@@ -240,6 +240,26 @@ if setfattr -n user.small -v hello "$X/f" 2>/dev/null; then
     setfattr -n user.k -v "some text" "$X/f" && setfattr -n user.h -v 0x0102 "$X/f" && setfattr -x user.small "$X/f"
     (cd "$X" && getfattr -d f | sed 's|^# file: f|# file: f|') >"$W/exp"
     same "tmpfs: setfattr, setfattr -x, then getfattr -d" "$W/exp" "$W/got"
+    # ext4 written by the driver: the same changes plus a block-sized value on the directory,
+    # then fsu's getfattr, debugfs and e2fsck judge the image
+    big=$(head -c 2000 /dev/zero | tr '\0' y)
+    "$FSU" setfattr "$W/x.img" -n user.k -v "some text" f &&
+        "$FSU" setfattr "$W/x.img" -n user.h -v 0x0102 f &&
+        "$FSU" setfattr "$W/x.img" -x user.small f &&
+        "$FSU" setfattr "$W/x.img" -n user.big2 -v "$big" d
+    rc "ext4: setfattr and setfattr -x" 0 $?
+    setfattr -n user.big2 -v "$big" "$X/d"
+    if e2fsck -fn "$W/x.img" >"$W/fsck.out" 2>&1; then ok; else
+        bad "ext4: e2fsck -fn after setfattr"
+        cat "$W/fsck.out"
+    fi
+    (cd "$X" && getfattr -d f d) >"$W/exp"
+    "$FSU" getfattr "$W/x.img" -d f d >"$W/got"
+    same "ext4: getfattr -d after setfattr as the host shows the same changes" "$W/exp" "$W/got"
+    printf 'some text' >"$W/exp"
+    rm -f "$W/got"
+    debugfs -R "ea_get -f $W/got /f user.k" "$W/x.img" >/dev/null 2>&1
+    same "ext4: debugfs ea_get reads what setfattr wrote" "$W/exp" "$W/got"
 else
     echo "note: the host's /tmp holds no user xattrs; xattr checks skipped"
 fi

@@ -350,6 +350,12 @@ Result<void> Ext2Fs::store_super(bool clean) {
     return {};
 }
 
+Result<void> Ext2Fs::add_compat_feature(std::uint32_t f) {
+    m_geometry.feature_compat |= f;
+    m_sb.s_feature_compat.set(m_sb.s_feature_compat.get() | f);
+    return store_super(false);
+}
+
 Result<void> Ext2Fs::begin_writing() {
     const auto now = static_cast<std::uint64_t>(std::time(nullptr));
     m_sb.s_mtime.set(static_cast<std::uint32_t>(now));

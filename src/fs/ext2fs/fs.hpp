@@ -87,6 +87,9 @@ public:
     Result<void> free_inode(std::uint32_t ino, bool is_dir);
     // The first block of the group that holds inode `ino`: the allocation goal for its data.
     std::uint64_t inode_goal(std::uint32_t ino) const;
+    // Turn on compat feature `f` in the superblock (ext_attr, when the first attribute is
+    // written, as the kernel does).
+    Result<void> add_compat_feature(std::uint32_t f);
     // A new inode generation number.
     std::uint32_t next_generation() { return m_generation++; }
     bool needs_recovery() const { return m_geometry.has_incompat(incompat_recover); }
@@ -122,8 +125,7 @@ private:
 // group.cpp: read and validate the group descriptor table (checksums, table locations).
 Result<std::vector<GroupInfo>> load_groups(const Geometry& g, io::BufferCache& cache);
 // Where group `group`'s descriptor lives: the block and the byte offset in it.
-std::pair<std::uint64_t, std::uint32_t> descriptor_location(const Geometry& g,
-                                                           std::uint32_t group);
+std::pair<std::uint64_t, std::uint32_t> descriptor_location(const Geometry& g, std::uint32_t group);
 // Write `info` into the raw descriptor `desc` (desc_size bytes) and set its checksum.
 void encode_group(const Geometry& g, std::uint32_t group, const GroupInfo& info,
                   std::span<std::byte> desc);

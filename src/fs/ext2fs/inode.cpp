@@ -150,8 +150,7 @@ struct Slot {
     std::uint32_t offset;
 };
 
-Result<Slot> locate(Ext2Fs& fs, std::uint64_t ino, const std::string& what,
-                    bool reserved = false) {
+Result<Slot> locate(Ext2Fs& fs, std::uint64_t ino, const std::string& what, bool reserved = false) {
     const Geometry& g = fs.geometry();
     if (ino == 0 || ino > g.inodes_count)
         return Error::corrupt(
@@ -245,6 +244,9 @@ Result<void> store_inode(Ext2Fs& fs, const InodeData& d) {
     if (fits<le32>(offsetof(Inode, i_crtime), extra))
         encode_time(d.crtime, in.i_crtime, x(in.i_crtime_extra, offsetof(Inode, i_crtime_extra)));
     std::memcpy(raw.data(), &in, known);
+    const std::size_t body = good_old_inode_size + std::size_t{extra};
+    if (!d.ibody_xattrs.empty() && body + d.ibody_xattrs.size() == g.inode_size)
+        std::memcpy(raw.data() + body, d.ibody_xattrs.data(), d.ibody_xattrs.size());
     if (g.metadata_csum()) {
         const bool with_hi =
             g.inode_size > good_old_inode_size && fits<le16>(offsetof(Inode, i_checksum_hi), extra);

@@ -28,7 +28,7 @@ struct InodeData {
     std::uint64_t blocks_512 = 0;  // i_blocks in 512-byte units (huge_file rules applied)
     std::uint32_t flags = 0;       // i_flags
     std::uint32_t generation = 0;
-    std::uint64_t file_acl = 0;    // the xattr block, 0 for none
+    std::uint64_t file_acl = 0;  // the xattr block, 0 for none
     timespec atime{}, mtime{}, ctime{}, crtime{};
     std::array<std::byte, i_block_bytes> i_block{};
     std::vector<std::byte> ibody_xattrs;  // after 128 + i_extra_isize, up to s_inode_size
@@ -55,15 +55,15 @@ struct InodeData {
 // an error, as no directory entry may name one.
 Result<InodeData> load_inode(Ext2Fs& fs, std::uint64_t ino, bool reserved = false);
 
-// Write `inode`'s fields back into its slot of the inode table (the fields this driver does
-// not model, and the in-inode attributes, stay as they are) and set its checksum.
+// Write `inode`'s fields and its in-inode attribute area back into its slot of the inode table
+// (the fields this driver does not model stay as they are) and set its checksum.
 Result<void> store_inode(Ext2Fs& fs, const InodeData& inode);
 
 // A newly allocated inode `ino`: its slot zeroed, then the node described by `mode`, owner and
 // times set (now), extents on where the feature is (for files, directories and slow symlinks;
 // the caller decides by `extents`). Not yet stored: the caller fills i_block and stores it.
-Result<InodeData> new_inode(Ext2Fs& fs, std::uint32_t ino, std::uint16_t mode,
-                            std::uint32_t uid, std::uint32_t gid, bool extents);
+Result<InodeData> new_inode(Ext2Fs& fs, std::uint32_t ino, std::uint16_t mode, std::uint32_t uid,
+                            std::uint32_t gid, bool extents);
 
 // The value of the in-inode extended attribute (index, name), or nullopt-like empty result with
 // `found` false. EIO when the attribute area is malformed.

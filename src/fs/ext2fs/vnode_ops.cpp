@@ -14,10 +14,10 @@
 
 #include <ukfs/netbsd.h>
 
-#include "base/crc32c.hpp"
 #include "fs/ext2fs/bmap.hpp"
 #include "fs/ext2fs/data.hpp"
 #include "fs/ext2fs/dir.hpp"
+#include "fs/ext2fs/xattr.hpp"
 
 namespace uk::ext2fs {
 
@@ -81,38 +81,6 @@ bool has_blocks(const InodeData& n) {
     if (n.type == VType::reg || n.type == VType::dir)
         return true;
     return n.type == VType::lnk && !n.fast_symlink();
-}
-
-// Drop the inode's reference to its extended attribute block: free it with the
-// last one.
-Result<void> release_xattr_block(Ext2Fs& fs, InodeData& inode) {
-    const Geometry& g = fs.geometry();
-    if (inode.file_acl == 0)
-        return {};
-    const std::string what = fmt::format("{}: xattr block {}", inode.what(), inode.file_acl);
-    io::BufRef buf = UKFS_TRY(fs.block(inode.file_acl, what));
-    XattrHeader h{};
-    std::memcpy(&h, buf.data().data(), sizeof h);
-    if (h.h_magic.get() != xattr_magic || h.h_refcount.get() == 0)
-        return Error::corrupt(what, "has a bad magic or reference count");
-    const std::uint64_t block = inode.file_acl;
-    inode.file_acl = 0;
-    inode.blocks_512 -= std::min<std::uint64_t>(inode.blocks_512, g.block_size / 512);
-    if (h.h_refcount.get() == 1)
-        return fs.free_blocks(block, 1);
-    h.h_refcount.set(h.h_refcount.get() - 1);
-    std::span<std::byte> bytes = buf.mark_dirty();
-    if (g.metadata_csum()) {
-        h.h_checksum.set(0);
-        std::memcpy(bytes.data(), &h, sizeof h);
-        le64 nr;
-        nr.set(block);
-        std::uint32_t c = crc32c_update(g.csum_seed, std::as_bytes(std::span(&nr, 1)));
-        c = crc32c_update(c, bytes);
-        h.h_checksum.set(c);
-    }
-    std::memcpy(bytes.data(), &h, sizeof h);
-    return {};
 }
 
 // A new node's contents: a directory's first block, a symlink's target, a device number.

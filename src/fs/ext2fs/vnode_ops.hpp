@@ -42,13 +42,21 @@ public:
     const InodeData& inode() const { return m_inode; }
     InodeData& inode() { return m_inode; }
 
-    // xattr.cpp: reading extended attributes (writing them is not supported yet: ENOTSUP).
+    // xattr.cpp, xattr_write.cpp: extended attributes.
     Result<std::vector<std::string>> listxattr() override;
     Result<std::vector<std::byte>> getxattr(std::string_view name) override;
+    Result<void> setxattr(std::string_view name, std::span<const std::byte> value,
+                          vfs::XattrSet how) override;
+    Result<void> removexattr(std::string_view name) override;
 
 private:
     template <class Visit>
     Result<void> walk_xattrs(Visit&& visit);
+    // Set (`value`) or remove (nullptr) the attribute (index, name) in the inode body or the
+    // attribute block; `missing_ok`: removing an absent one is not an error. Not stored.
+    Result<void> change_xattr(std::uint8_t index, std::string_view name,
+                              const std::vector<std::byte>* value, vfs::XattrSet how,
+                              bool missing_ok);
     Result<InodeNo> make_node(std::string_view name, const vfs::NewNode& spec,
                               std::string_view target);
     Result<void> store();

@@ -12,58 +12,24 @@
 #include "fs/ext2fs/csum.hpp"
 #include "fs/ext2fs/fs.hpp"
 #include "fs/ext2fs/vnode_ops.hpp"
+#include "fs/ext2fs/xattr.hpp"
 
 namespace uk::ext2fs {
 
 namespace {
 
-constexpr std::uint8_t index_acl_access = 2;
-constexpr std::uint8_t index_acl_default = 3;
-
 std::string_view prefix_of(std::uint8_t index) {
     switch (index) {
     case 0: return "";
     case 1: return "user.";
-    case index_acl_access: return "system.posix_acl_access";
-    case index_acl_default: return "system.posix_acl_default";
+    case xattr_index_acl_access: return "system.posix_acl_access";
+    case xattr_index_acl_default: return "system.posix_acl_default";
     case 4: return "trusted.";
     case 6: return "security.";
     case 7: return "system.";
     case 8: return "system.richacl";
     default: return {};
     }
-}
-
-// ext4's ACL (version 1; short entries for the owner, group, mask and other) as a
-// posix_acl_xattr value (version 2, every entry 8 bytes, no id: 0xFFFFFFFF).
-Result<std::vector<std::byte>> acl_to_xattr(ByteView v, const std::string& what) {
-    constexpr std::uint16_t tag_user = 0x02, tag_group = 0x08;
-    auto bad = [&](std::string why) { return Error::corrupt(what, std::move(why)); };
-    if (v.size() < 4 || UKFS_TRY(v.read<le32>(0)).get() != 1)
-        return bad("the ACL's version is not 1");
-    std::vector<std::byte> out;
-    auto put = [&](auto x, auto v2) {
-        decltype(x) f;
-        f.set(v2);
-        const auto* p = reinterpret_cast<const std::byte*>(&f);
-        out.insert(out.end(), p, p + sizeof f);
-    };
-    put(le32{}, 2u);
-    for (std::uint64_t pos = 4; pos < v.size();) {
-        const std::uint16_t tag = UKFS_TRY(v.read<le16>(pos)).get();
-        const std::uint16_t perm = UKFS_TRY(v.read<le16>(pos + 2)).get();
-        std::uint32_t id = 0xFFFFFFFF;
-        if (tag == tag_user || tag == tag_group) {
-            id = UKFS_TRY(v.read<le32>(pos + 4)).get();
-            pos += 8;
-        } else {
-            pos += 4;
-        }
-        put(le16{}, tag);
-        put(le16{}, perm);
-        put(le32{}, id);
-    }
-    return out;
 }
 
 // Visit the entries of one area: `entries` starts at the first entry; values are at
@@ -124,13 +90,7 @@ Result<void> Ext2Vnode::walk_xattrs(Visit&& visit) {
     if (h.h_blocks.get() != 1)
         return Error::corrupt(what, fmt::format("h_blocks is {}, not 1", h.h_blocks.get()));
     if (g.metadata_csum() && !m_fs.checksum_verified(d.file_acl)) {
-        le64 nr;
-        nr.set(d.file_acl);
-        std::uint32_t c = crc32c_update(g.csum_seed, std::as_bytes(std::span(&nr, 1)));
-        c = crc32c_update(c, block.span().first(offsetof(XattrHeader, h_checksum)));
-        constexpr std::byte zero[4]{};
-        c = crc32c_update(c, zero);
-        c = crc32c_update(c, block.span().subspan(offsetof(XattrHeader, h_checksum) + 4));
+        const std::uint32_t c = xattr_block_checksum(g, d.file_acl, block.span());
         UKFS_TRY(check_csum(h.h_checksum.get(), c, what));
         m_fs.set_checksum_verified(d.file_acl);
     }
@@ -153,7 +113,7 @@ Result<std::vector<std::byte>> Ext2Vnode::getxattr(std::string_view name) {
     UKFS_TRY(walk_xattrs([&](const std::string& n, std::uint8_t index, ByteView v) -> Result<bool> {
         if (n != name)
             return true;
-        if (index == index_acl_access || index == index_acl_default) {
+        if (index == xattr_index_acl_access || index == xattr_index_acl_default) {
             auto acl = acl_to_xattr(v, m_inode.what() + ": " + n);
             if (!acl)
                 return acl.error();

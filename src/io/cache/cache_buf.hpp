@@ -5,8 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
-#include <vector>
 
 namespace uk::io {
 
@@ -47,7 +47,9 @@ struct CacheBuf {
     bool stale = false;
     std::uint64_t epoch = 0;
     // Earlier-epoch contents still owed to the device, oldest first; all epochs < `epoch`.
-    std::vector<FrozenCopy> frozen;
+    // The epoch writer goes oldest epoch first, so the copy it writes and frees is the front
+    // one: a buffer changed in thousands of epochs before a write-back costs O(1) a copy.
+    std::deque<FrozenCopy> frozen;
     // The LRU list (unpinned buffers only), most recently used at the head.
     CacheBuf* lru_prev = nullptr;
     CacheBuf* lru_next = nullptr;

@@ -27,7 +27,10 @@ struct BufferCache::WriteItem {
 
 namespace {
 
+// The frozen copy of `epoch`: the oldest one, as the epoch writer goes oldest epoch first.
 const std::byte* frozen_bytes(const CacheBuf& buf, std::uint64_t epoch) {
+    if (!buf.frozen.empty() && buf.frozen.front().epoch == epoch)
+        return buf.frozen.front().bytes.get();
     auto it = std::find_if(buf.frozen.begin(), buf.frozen.end(),
                            [&](const FrozenCopy& f) { return f.epoch == epoch; });
     assert(it != buf.frozen.end());
@@ -151,7 +154,10 @@ void BufferCache::complete_locked(std::span<const WriteItem> items, std::size_t 
 }
 
 void BufferCache::drop_frozen_locked(CacheBuf& buf, std::uint64_t epoch) {
-    std::erase_if(buf.frozen, [&](const FrozenCopy& f) { return f.epoch == epoch; });
+    if (!buf.frozen.empty() && buf.frozen.front().epoch == epoch)
+        buf.frozen.pop_front();
+    else
+        std::erase_if(buf.frozen, [&](const FrozenCopy& f) { return f.epoch == epoch; });
     m_used_bytes -= m_block_size;
     --m_frozen_count;
 }

@@ -21,6 +21,7 @@ namespace uk::vfs {
 
 // NetBSD mount flags that drivers look at (values from sys/fstypes.h, see ukfs/netbsd.h).
 inline constexpr int mnt_rdonly = 0x00000001;
+inline constexpr int mnt_async = 0x00000040;  // writes unordered, no flushes between them
 inline constexpr int mnt_noatime = 0x04000000;
 
 struct MountRequest {
@@ -35,6 +36,8 @@ struct MountRequest {
     std::size_t cache_budget = std::size_t{64} << 20;
 
     bool read_only() const { return (flags & mnt_rdonly) != 0; }
+    // Whether writes keep their order (io::CacheOptions::ordered): all but MNT_ASYNC mounts.
+    bool ordered_writes() const { return (flags & mnt_async) == 0; }
 };
 
 // A type's own parameters for making a file system, `key=value` words (fsu mkfs -o), in the

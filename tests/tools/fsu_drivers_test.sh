@@ -220,6 +220,16 @@ grep -q warp_drive "$W/err" && ok || bad "mkfs ext2fs: the message names the fea
 rc "mkfs ext2fs twice with a fixed uuid, hash_seed and time" 0 $?
 same "mkfs ext2fs: the same bytes both times" "$W/mk2.img" "$W/mk.img"
 
+# ---- -o async: writes unordered and flushed once, the same tree once done ----
+rm -f "$W/as.img"
+"$FSU" mkfs -t ext2fs -s 32m "$W/as.img" && "$FSU" cp -o async "$W/as.img" -R "host:$T/docs" /docs
+rc "cp -R -o async into a new ext4" 0 $?
+e2fsck -fn "$W/as.img" >/dev/null 2>&1
+rc "async: e2fsck -fn" 0 $?
+"$FSU" diff "$W/as.img" -r "host:$T/docs" /docs
+rc "async: fsu diff against the source" 0 $?
+rm -f "$W/as.img" "$W/mk2.img"
+
 # ---- extended attributes: ext4 and tmpfs (read-write; ext4 in the inode and in a block) ----
 X=$W/xsrc
 mkdir -p "$X/d"

@@ -8,6 +8,8 @@
 #include <iostream>
 #include <unistd.h>
 
+#include <ukfs/netbsd.h>
+
 namespace fsu {
 namespace {
 
@@ -82,7 +84,7 @@ void usage(FILE* out) {
 
 struct Global {
     std::string type;
-    bool read_only = false, read_write = false;
+    bool read_only = false, read_write = false, async = false;
     std::size_t cache = std::size_t{64} << 20;
 };
 
@@ -95,6 +97,8 @@ bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
             g.read_only = true;
         } else if (o == "rw") {
             g.read_write = true;
+        } else if (o == "async") {
+            g.async = true;
         } else if (o.starts_with("cache=")) {
             const std::string v(o.substr(6));
             const auto n = parse_size(v);
@@ -357,6 +361,7 @@ int fsu_main(int argc, char** argv) {
     uk::MountOptions mo;
     mo.type = g.type;
     mo.cache_bytes = g.cache;
+    mo.flags = g.async ? MNT_ASYNC : 0;
     mo.read_only = g.read_only || (!writes && !g.read_write);
     auto mnt = uk::Mount::open(image, mo);
     if (!mnt && std::strcmp(cmd->name, "shell") == 0 && !g.read_write && !mo.read_only &&

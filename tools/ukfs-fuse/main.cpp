@@ -29,6 +29,7 @@
 
 #include <fmt/format.h>
 
+#include <ukfs/netbsd.h>
 #include <ukfs/ukfs.hpp>
 
 namespace {
@@ -477,7 +478,7 @@ void usage(FILE* out) {
 
 struct Options {
     std::string type;
-    bool ro = false, rw = false;
+    bool ro = false, rw = false, async = false;
     std::size_t cache = std::size_t{64} << 20;
     std::vector<std::string> fuse_opts;   // -o words for FUSE
     std::vector<std::string> fuse_flags;  // -f, -d, -s
@@ -515,6 +516,8 @@ bool parse_o(std::string_view opts, Options& o) {
             o.ro = true;
         } else if (w == "rw") {
             o.rw = true;
+        } else if (w == "async") {
+            o.async = true;
         } else if (w.starts_with("cache=")) {
             if (!parse_size(w.substr(6), o.cache)) {
                 fmt::print(stderr, "ukfs-fuse: bad cache size: {}\n", w.substr(6));
@@ -622,6 +625,7 @@ int main(int argc, char** argv) {
     mo.type = o.type;
     mo.read_only = o.ro;
     mo.cache_bytes = o.cache;
+    mo.flags = o.async ? MNT_ASYNC : 0;
     auto m = uk::Mount::open(image, mo);
     if (!m && !o.ro && !o.rw && (m.error().errnum() == EROFS || m.error().errnum() == EACCES)) {
         // A driver that only reads, or an image we may only read: mounted read-only.

@@ -82,6 +82,7 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ext2fs(const vfs::MountRequest& r
 
     io::CacheOptions options;
     options.budget_bytes = std::max(req.cache_budget, min_cache_blocks * g.block_size);
+    options.ordered = req.ordered_writes();
     auto cache = UKFS_TRY(io::BufferCache::create(device, g.block_size, options));
     std::vector<GroupInfo> groups = UKFS_TRY(load_groups(g, *cache));
     auto fs = std::make_unique<Ext2Fs>(g, sb, std::move(cache), std::move(groups),

@@ -186,6 +186,7 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
 
     io::CacheOptions options;
     options.budget_bytes = std::max(req.cache_budget, min_cache_blocks * g.bsize);
+    options.ordered = req.ordered_writes();
     auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.fsize, options));
     auto fs = std::make_unique<FfsFs>(g, found.sb, std::move(cache), req.read_only());
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));

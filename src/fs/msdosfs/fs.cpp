@@ -288,6 +288,7 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_msdos(const vfs::MountRequest& re
     io::CacheOptions co;
     co.budget_bytes = std::max(req.cache_budget, min_cache_sectors * g.bytes_per_sector);
     co.read_ahead_blocks = 16;
+    co.ordered = req.ordered_writes();
     auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.bytes_per_sector, co));
     auto fs = std::make_unique<Msdosfs>(g, std::move(cache), parse_args(req), ro);
     if (g.type == FatType::fat32)

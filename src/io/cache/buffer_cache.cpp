@@ -72,14 +72,14 @@ Result<std::unique_ptr<BufferCache>> BufferCache::create(std::shared_ptr<BlockDe
 
 BufferCache::BufferCache(std::shared_ptr<BlockDevice> device, std::uint32_t block_size,
                          const CacheOptions& options)
-    : m_device(std::move(device)),
-      m_block_size(block_size),
+    : m_device(std::move(device)), m_block_size(block_size),
       m_block_count(m_device->size() / block_size),
       m_budget_bytes(options.budget_bytes / block_size * block_size),
       m_read_ahead(static_cast<std::uint32_t>(
           std::min<std::size_t>(options.read_ahead_blocks, options.budget_bytes / block_size / 2))),
       m_max_write_bytes(std::max<std::size_t>(options.max_write_bytes / block_size, 1) *
-                        block_size) {}
+                        block_size),
+      m_ordered(options.ordered) {}
 
 // Writes nothing (see "Lifetime" in the header): dirty buffers not synced are lost.
 BufferCache::~BufferCache() {
@@ -110,9 +110,13 @@ Result<std::uint64_t> BufferCache::whole_blocks(std::size_t bytes) const {
 
 // ------------------------------------------------------------------------------ lookups
 
-Result<BufRef> BufferCache::get(std::uint64_t block) { return acquire(block, Fill::read); }
+Result<BufRef> BufferCache::get(std::uint64_t block) {
+    return acquire(block, Fill::read);
+}
 
-Result<BufRef> BufferCache::get_zeroed(std::uint64_t block) { return acquire(block, Fill::zero); }
+Result<BufRef> BufferCache::get_zeroed(std::uint64_t block) {
+    return acquire(block, Fill::zero);
+}
 
 // Find or make the buffer of `block`. Each pass of the loop runs under m_mutex; a pass that had
 // to drop it (make_room_locked() waited or wrote back a victim) starts again with a fresh
@@ -304,8 +308,8 @@ void BufferCache::unpin_locked(CacheBuf& buf) {
     assert(buf.pins > 0);
     if (--buf.pins > 0)
         return;
-    const bool unwanted = buf.state == BufState::invalid ||
-                          (buf.stale && !buf.dirty && buf.frozen.empty());
+    const bool unwanted =
+        buf.state == BufState::invalid || (buf.stale && !buf.dirty && buf.frozen.empty());
     if (unwanted)
         drop_locked(buf);
     else
@@ -363,6 +367,8 @@ void BufferCache::make_dirty_locked(std::unique_lock<std::mutex>& lk, CacheBuf& 
 }
 
 void BufferCache::barrier() {
+    if (!m_ordered)
+        return;
     std::lock_guard lk(m_mutex);
     ++m_epoch;
 }

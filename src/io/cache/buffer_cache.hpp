@@ -79,6 +79,10 @@ struct CacheOptions {
     std::uint32_t read_ahead_blocks = 32;
     // The largest write request made of coalesced dirty blocks (rounded down to whole blocks).
     std::size_t max_write_bytes = std::size_t{1} << 20;
+    // False for an asynchronous mount (NetBSD's MNT_ASYNC): barrier() does nothing, so every
+    // change is of one epoch and written back unordered, without device flushes between. A
+    // crash may then leave any mix of old and new blocks; sync() still flushes.
+    bool ordered = true;
 };
 
 // Counters for tests and benchmarks. `hits`/`misses` count blocks asked of get() and
@@ -91,11 +95,11 @@ struct CacheStats {
     std::uint64_t write_requests = 0;
     std::uint64_t bytes_written = 0;
     std::uint64_t flushes = 0;
-    std::uint64_t evictions = 0;        // buffers dropped to make room
+    std::uint64_t evictions = 0;  // buffers dropped to make room
     std::uint64_t read_ahead_blocks = 0;
     // A snapshot of the cache's state.
     std::uint64_t cached_blocks = 0;
-    std::uint64_t dirty_items = 0;      // dirty buffers plus frozen copies
+    std::uint64_t dirty_items = 0;  // dirty buffers plus frozen copies
     std::uint64_t used_bytes = 0;
 };
 
@@ -162,7 +166,7 @@ public:
     // A freshly allocated block: no read, zero-filled, dirty in the current epoch.
     Result<BufRef> get_zeroed(std::uint64_t block);
 
-    // End the current epoch (see "Write ordering"). No I/O.
+    // End the current epoch (see "Write ordering"), unless the cache is not `ordered`. No I/O.
     void barrier();
     // Write every dirty buffer and frozen copy, epoch by epoch with a device flush between
     // epochs, then flush. EROFS when something is dirty and the device is read-only.
@@ -246,6 +250,7 @@ private:
     const std::size_t m_budget_bytes;
     const std::uint32_t m_read_ahead;
     const std::size_t m_max_write_bytes;
+    const bool m_ordered;
     Counters m_counters;
 
     // Guards every field below up to m_flush_mutex, and every CacheBuf field but `bytes`.
@@ -265,9 +270,9 @@ private:
     // Serialises the flush path (one writer at a time) and guards the fields below. Taken
     // before m_mutex, never while holding it.
     std::mutex m_flush_mutex;
-    bool m_unflushed = false;           // writes issued since the last device flush ...
+    bool m_unflushed = false;             // writes issued since the last device flush ...
     std::uint64_t m_unflushed_epoch = 0;  // ... all of this epoch
-    std::vector<std::byte> m_staging;   // coalesced runs are assembled here
+    std::vector<std::byte> m_staging;     // coalesced runs are assembled here
 };
 
 }  // namespace uk::io

@@ -1,8 +1,10 @@
-// CRC-32C, table-driven, eight bytes per step ("slicing by 8"); the tables are built at
-// compile time from the reflected Castagnoli polynomial.
+// CRC-32C: the SSE4.2 crc32 instruction where the processor has it (x86-64), else table-driven,
+// eight bytes per step ("slicing by 8") with tables built at compile time from the reflected
+// Castagnoli polynomial. Both are the raw register update.
 #include "base/crc32c.hpp"
 
 #include <array>
+#include <cstring>
 
 namespace uk {
 
@@ -33,9 +35,7 @@ std::uint32_t load_le32(const std::byte* p) {
            std::to_integer<std::uint32_t>(p[2]) << 16 | std::to_integer<std::uint32_t>(p[3]) << 24;
 }
 
-}  // namespace
-
-std::uint32_t crc32c_update(std::uint32_t crc, std::span<const std::byte> bytes) {
+std::uint32_t update_by_tables(std::uint32_t crc, std::span<const std::byte> bytes) {
     const std::byte* p = bytes.data();
     std::size_t n = bytes.size();
     while (n >= 8) {
@@ -51,5 +51,41 @@ std::uint32_t crc32c_update(std::uint32_t crc, std::span<const std::byte> bytes)
         crc = (crc >> 8) ^ tables[0][(crc ^ std::to_integer<std::uint32_t>(*p)) & 0xFF];
     return crc;
 }
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t
+update_by_instruction(std::uint32_t crc, std::span<const std::byte> bytes) {
+    const std::byte* p = bytes.data();
+    std::size_t n = bytes.size();
+    std::uint64_t wide = crc;
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);  // x86 is little-endian, as the CRC's byte order wants
+        wide = __builtin_ia32_crc32di(wide, word);
+    }
+    crc = static_cast<std::uint32_t>(wide);
+    for (; n > 0; --n, ++p)
+        crc = __builtin_ia32_crc32qi(crc, std::to_integer<unsigned char>(*p));
+    return crc;
+}
+
+const bool have_instruction = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c_update(std::uint32_t crc, std::span<const std::byte> bytes) {
+#if defined(__x86_64__)
+    if (have_instruction)
+        return update_by_instruction(crc, bytes);
+#endif
+    return update_by_tables(crc, bytes);
+}
+
+namespace detail {
+std::uint32_t crc32c_update_by_tables(std::uint32_t crc, std::span<const std::byte> bytes) {
+    return update_by_tables(crc, bytes);
+}
+}  // namespace detail
 
 }  // namespace uk

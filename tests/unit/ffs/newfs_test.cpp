@@ -4,6 +4,8 @@
 // arithmetic: NetBSD's mkfs.c). Same seed and time give the same bytes; bad options are EINVAL.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -447,7 +449,7 @@ TEST(Newfs, PublicMkfsAndFsck) {
 }
 
 // mfs: registered beside ffs, mounts a new empty UFS1 of the size in struct mfs_args (or 32 MiB)
-// without a device. Read-only until the ffs driver writes.
+// without a device.
 TEST(Mfs, MountsAnEmptyFileSystemInMemory) {
     vfs::Registry registry;
     register_ffs(registry);
@@ -488,6 +490,41 @@ TEST(Mfs, MountsAnEmptyFileSystemInMemory) {
     auto r = driver->mount(bad);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().errnum(), EINVAL);
+}
+
+// mfs read-write: a tree made, changed and read back in memory; the files go with the mount.
+TEST(Mfs, WritesInMemory) {
+    vfs::Registry registry;
+    register_ffs(registry);
+    auto driver = registry.find("mfs");
+    ASSERT_TRUE(driver);
+    vfs::MountRequest req;  // read-write, no arguments: 32 MiB
+    auto fsys = driver->mount(req);
+    ASSERT_TRUE(fsys) << fsys.error().describe();
+    auto made = vfs::Mount::create(std::move(*fsys), "mfs", req.flags);
+    ASSERT_TRUE(made);
+    vfs::Mount& m = **made;
+    const auto free_before = m.statfs()->bfree;
+    ASSERT_TRUE(m.mkdir("/tmp", 01777));
+    std::vector<std::byte> data(300000);
+    for (std::size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<std::byte>(i * 7);
+    auto fd = m.open("/tmp/big", O_WRONLY | O_CREAT, 0644);
+    ASSERT_TRUE(fd) << fd.error().describe();
+    ASSERT_TRUE(m.write_fd(*fd, 0, data, false));
+    ASSERT_TRUE(m.close(*fd));
+    ASSERT_TRUE(m.symlink("big", "/tmp/link"));
+    ASSERT_TRUE(m.rename("/tmp/big", "/tmp/renamed"));
+    EXPECT_EQ(*m.readlink("/tmp/link"), "big");
+    std::vector<std::byte> back(data.size());
+    auto n = m.read("/tmp/renamed", 0, back);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, data.size());
+    EXPECT_EQ(back, data);
+    EXPECT_EQ(m.stat("/tmp", vfs::Follow::yes)->mode & 07777, 01777u);
+    EXPECT_LT(m.statfs()->bfree, free_before);
+    ASSERT_TRUE(m.remove("/tmp/renamed"));
+    ASSERT_TRUE(m.unmount(false));
 }
 
 }  // namespace

@@ -24,16 +24,8 @@ int run(const std::string& cmd) {
 }
 
 std::string capture(const std::string& cmd) {
-    std::string out;
-    FILE* f = ::popen(("LC_ALL=C.UTF-8 MTOOLS_SKIP_CHECK=1 " + cmd + " 2>&1").c_str(), "r");
-    if (f == nullptr)
-        return out;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-        out.append(buf, n);
-    ::pclose(f);
-    return out;
+    // The group's standard error joins its output before host_tree's capture drops its own.
+    return uk::test::capture("{ LC_ALL=C.UTF-8 MTOOLS_SKIP_CHECK=1 " + cmd + "; } 2>&1");
 }
 
 bool have_tools() {

@@ -20,34 +20,17 @@ FSU=${1:?usage: cd9660_bench.sh path/to/fsu}
 FSU=$(realpath "$FSU")
 RUNS=${RUNS:-3}
 FILES=${FILES:-20000}
-HERE=$(cd "$(dirname "$0")" && pwd)
-CORPUS=${CORPUS:-}
-for c in "$CORPUS" /work/shared/bench/corpus.sh "$HERE/../../shared/bench/corpus.sh"; do
-  if [[ -n "$c" && -f "$c" ]]; then CORPUS=$c; break; fi
-done
-[[ -f "$CORPUS" ]] || { echo "corpus.sh not found (set CORPUS)" >&2; exit 2; }
-command -v xorriso >/dev/null || { echo "xorriso is not installed" >&2; exit 2; }
+source "$(dirname "$0")/lib.sh"
+CORPUS=$(bench_corpus)
+bench_need xorriso
 have_tsk=1
 command -v fls >/dev/null && command -v tsk_recover >/dev/null || have_tsk=0
 
-DIR=${BENCH_DIR:-$(mktemp -d /dev/shm/ukfs-cd9660-bench.XXXXXX)}
-trap 'rm -rf "$DIR"' EXIT
+bench_dir cd9660
 CORPUS_DIR="$DIR/corpus" PARTS=small SMALL_FILES=$FILES SMALL_MAX=${SMALL_MAX:-4096} \
   bash "$CORPUS" >/dev/null
 SRC="$DIR/corpus/small"
 [[ -d "$SRC" ]] || SRC="$DIR/corpus"
-
-# Wall time of one command in seconds (nanosecond clock); the command must succeed.
-timeit() {
-  local t0 t1
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>"$DIR/err" || { echo "failed: $*" >&2; cat "$DIR/err" >&2; exit 1; }
-  t1=$(date +%s%N)
-  echo "$t0 $t1" | awk '{printf "%.3f\n", ($2 - $1) / 1e9}'
-}
-median() { sort -n | awk '{a[NR]=$1} END {printf "%.3f", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-ratio() { echo "$1 $2" | awk '{printf "%.2f", ($2 > 0 ? $1 / $2 : 0)}'; }
-m() { printf '%s\n' "$@" | median; }
 
 IMG="$DIR/ref.iso"
 xorriso -as mkisofs -R -J -quiet -o "$IMG" "$SRC" 2>/dev/null
@@ -73,7 +56,6 @@ n_xo=$(xorriso -indev "stdio:$DIR/xo.iso" -find / 2>/dev/null | wc -l)
 
 echo "tree: $(find "$SRC" | wc -l) entries ($FILES files); image $(stat -c %s "$IMG") bytes;" \
      "median of $RUNS runs"
-row() { printf '%-26s %8ss  %-30s %8ss  ratio %s\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$4")"; }
 a=$(m "${ls_ours[@]}") b=$(m "${ls_xo[@]}")
 row "list:    fsu ls -laR" "$a" "xorriso -find -exec lsdl" "$b"
 ((have_tsk)) && row "list:    fsu ls -laR" "$a" "fls -r -p" "$(m "${ls_tsk[@]}")"

@@ -19,36 +19,18 @@ RUNS=${RUNS:-3}
 FILES=${FILES:-20000}
 SMALL_MAX=${SMALL_MAX:-4096}
 SIZE_MB=${SIZE_MB:-1024}
-HERE=$(cd "$(dirname "$0")" && pwd)
-CORPUS=${CORPUS:-}
-for c in "$CORPUS" /work/shared/bench/corpus.sh "$HERE/../../shared/bench/corpus.sh"; do
-  if [[ -n "$c" && -f "$c" ]]; then CORPUS=$c; break; fi
-done
-[[ -f "$CORPUS" ]] || { echo "corpus.sh not found (set CORPUS)" >&2; exit 2; }
-for t in mcopy mkfs.fat; do
-  command -v "$t" >/dev/null || { echo "$t is not installed" >&2; exit 2; }
-done
+source "$(dirname "$0")/lib.sh"
+CORPUS=$(bench_corpus)
+bench_need mcopy mkfs.fat
 export MTOOLS_SKIP_CHECK=1 MTOOLS_NO_VFAT=0
 
-DIR=${BENCH_DIR:-$(mktemp -d /dev/shm/ukfs-msdos-bench.XXXXXX)}
-trap 'rm -rf "$DIR"' EXIT
+bench_dir msdos
 # FAT holds neither symbolic nor hard links: the corpus is made without them.
 CORPUS_DIR="$DIR/corpus" PARTS="small large" SMALL_FILES=$FILES SMALL_MAX=$SMALL_MAX \
   SMALL_SYMLINKS=0 SMALL_HARDLINKS=0 LARGE_SIZE=$((SIZE_MB << 20)) bash "$CORPUS" >/dev/null
 SRC="$DIR/corpus/small"
 BIG="$DIR/corpus/large/large.bin"
 [[ -d "$SRC" && -f "$BIG" ]] || { echo "the corpus has no small/ or large/large.bin" >&2; exit 2; }
-
-# Wall time of one command in seconds (nanosecond clock); the command must succeed.
-timeit() {
-  local t0 t1
-  t0=$(date +%s%N)
-  "$@" >/dev/null 2>"$DIR/err" || { echo "failed: $*" >&2; cat "$DIR/err" >&2; exit 1; }
-  t1=$(date +%s%N)
-  echo "$t0 $t1" | awk '{printf "%.3f\n", ($2 - $1) / 1e9}'
-}
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-ratio() { echo "$1 $2" | awk '{printf "%.2f", ($2 > 0 ? $1 / $2 : 0)}'; }
 
 # A fresh FAT32 image big enough for the tree (4 KiB clusters) or the large file, and of at
 # least 65525 clusters (320 MiB): tools that go by the cluster count (mtools) see FAT32.
@@ -88,14 +70,12 @@ done
 cmp -s "$BIG" "$DIR/big.out" || { echo "mcopy: the large file differs" >&2; exit 1; }
 cmp -s "$BIG" <("$FSU" cat "$DIR/big.img" /large.bin) || { echo "fsu cat: the large file differs" >&2; exit 1; }
 
-m() { printf '%s\n' "$@" | median; }
 a=$(m "${cp_ours[@]}") b=$(m "${cp_ref[@]}")
 c=$(m "${ex_ours[@]}") d=$(m "${ex_ref[@]}")
 e=$(m "${rd_ours[@]}") f=$(m "${rd_mcopy[@]}") g=$(m "${rd_cat[@]}")
 echo "corpus: $FILES files (0 to $SMALL_MAX bytes) in $(find "$SRC" -type d | wc -l) directories;" \
      "large file $SIZE_MB MiB; FAT32, 4 KiB clusters; median of $RUNS runs"
-printf '%-34s %9ss  %-14s %9ss  ratio %s\n' \
-  "copy in:  fsu cp -R host:" "$a" "mcopy -s" "$b" "$(ratio "$a" "$b")" \
-  "extract:  fsu ecp -R" "$c" "mcopy -s" "$d" "$(ratio "$c" "$d")" \
-  "read:     fsu cat" "$e" "mcopy" "$f" "$(ratio "$e" "$f")" \
-  "read:     fsu cat" "$e" "cat image" "$g" "$(ratio "$e" "$g")"
+row "copy in:  fsu cp -R host:" "$a" "mcopy -s" "$b"
+row "extract:  fsu ecp -R" "$c" "mcopy -s" "$d"
+row "read:     fsu cat" "$e" "mcopy" "$f"
+row "read:     fsu cat" "$e" "cat image" "$g"

@@ -87,6 +87,13 @@ Result<std::uint32_t> Msdosfs::fat_get(std::uint32_t c) {
 Result<void> Msdosfs::fat_set(std::uint32_t c, std::uint32_t v) {
     if (m_read_only)
         return Error::sys(EROFS);
+    if (!m_linked.empty() && m_geometry.valid_cluster(c)) {
+        const std::uint32_t old = UKFS_TRY(fat_get(c));
+        std::lock_guard guard(m_claim_lock);
+        if (m_geometry.valid_cluster(old) && !m_joins.contains(old))
+            m_linked[old - first_cluster] = false;
+        note_link(v);
+    }
     if (!m_geometry.mirrored)
         return raw_set(*this, m_geometry.active_fat, c, v);
     for (std::uint32_t copy = 0; copy < m_geometry.num_fats; ++copy)
@@ -135,9 +142,21 @@ Result<std::uint32_t> Msdosfs::count_free() {
     const Geometry& g = m_geometry;
     std::uint32_t n = 0;
     const std::uint64_t end = std::uint64_t{g.cluster_count} + first_cluster;
+    // A read-write mount learns the links on the way (see check_links).
+    const bool links = !m_read_only && m_linked.empty();
+    std::unique_lock claims(m_claim_lock, std::defer_lock);
+    if (links) {
+        claims.lock();
+        m_linked.assign(g.cluster_count, false);
+    }
+    auto seen = [&](std::uint32_t v) {
+        n += v == fat_free ? 1 : 0;
+        if (links)
+            note_link(v);
+    };
     if (g.type == FatType::fat12) {
         for (std::uint32_t c = first_cluster; c < end; ++c)
-            n += UKFS_TRY(fat_get(c)) == fat_free ? 1 : 0;
+            seen(UKFS_TRY(fat_get(c)));
     } else {
         // Whole sectors at a time: one cache lookup per sector, not per entry.
         const std::uint32_t width = g.type == FatType::fat32 ? 4 : 2;
@@ -151,7 +170,7 @@ Result<std::uint32_t> Msdosfs::count_free() {
                 std::uint32_t v = 0;
                 for (std::uint32_t i = 0; i < width; ++i)
                     v |= std::to_integer<std::uint32_t>(bytes[off + i]) << (8 * i);
-                n += (v & g.fat_mask()) == fat_free ? 1 : 0;
+                seen(v & g.fat_mask());
                 if ((c + 1) % per_sector == 0) {
                     ++c;
                     break;
@@ -159,9 +178,43 @@ Result<std::uint32_t> Msdosfs::count_free() {
             }
         }
     }
+    if (links)
+        claims.unlock();
     std::lock_guard guard(m_free_lock);
     m_free = n;
     return n;
+}
+
+void Msdosfs::note_link(std::uint32_t target) {
+    if (!m_geometry.valid_cluster(target))
+        return;
+    const std::size_t i = target - first_cluster;
+    if (m_linked[i])
+        m_joins.insert(target);
+    m_linked[i] = true;
+}
+
+Result<void> Msdosfs::check_links(std::span<const std::uint32_t> links, std::string_view what) {
+    if (links.empty())
+        return {};
+    std::lock_guard guard(m_claim_lock);
+    if (m_linked.empty())
+        return {};
+    std::string why;
+    if (m_linked[links.front() - first_cluster])
+        why = fmt::format("another chain links to its first cluster {}", links.front());
+    else if (!m_joins.empty())
+        for (std::uint32_t c : links)
+            if (m_joins.contains(c)) {
+                why = fmt::format("two chains link to cluster {}", c);
+                break;
+            }
+    if (why.empty())
+        return {};
+    m_crossed.insert(links.back());
+    m_any_crossed = true;
+    return Error::corrupt(
+        what, fmt::format("cluster chain from {} is cross-linked: {}", links.front(), why));
 }
 
 Result<std::vector<std::uint32_t>> Msdosfs::allocate(std::uint32_t last, std::uint32_t count) {

@@ -33,6 +33,7 @@ Result<const std::vector<std::uint32_t>*> MsdosNode::clusters() {
                 return Error::corrupt(what(), "directory is longer than 65536 entries");
             if (m_type == VType::dir && m_chain.empty())
                 return Error::corrupt(what(), "directory has no clusters");
+            UKFS_TRY(m_fs.check_links(m_chain, what()));
             if (m_tracked)
                 UKFS_TRY(m_fs.claim_chain(m_ino, m_chain, what()));
         }

@@ -158,6 +158,11 @@ public:
     void unclaim_chain(InodeNo owner);
     // EIO when `links` ends where a cross-link was found: neither chain is used again.
     Result<void> check_crossed(std::span<const std::uint32_t> links, std::string_view what);
+    // Cross-links found from the FAT alone, on a read-write mount, whether or not the other
+    // chain's node is live: EIO when the first cluster of `links` is what some FAT entry
+    // points at, or when the chain passes a cluster that two entries point at. Both chains
+    // then end at the same cluster, which is marked crossed, so neither is used again.
+    Result<void> check_links(std::span<const std::uint32_t> links, std::string_view what);
 
     // Inode numbers (see the header comment).
     InodeNo ino_for(std::uint64_t loc);
@@ -202,6 +207,13 @@ private:
     std::unordered_set<std::uint32_t> m_crossed;  // last clusters of cross-linked chains
     std::unordered_map<std::uint32_t, Claim> m_claim_by_end;  // last cluster -> its chain
     std::unordered_map<InodeNo, std::uint32_t> m_claim_of;    // owner -> last cluster
+
+    // Read-write mounts: for each cluster, whether a FAT entry points at it (filled when the
+    // free clusters are first counted, kept current by fat_set), and the clusters that more
+    // than one entry points at. One bit per cluster; guarded by m_claim_lock.
+    void note_link(std::uint32_t target);
+    std::vector<bool> m_linked;
+    std::unordered_set<std::uint32_t> m_joins;
 };
 
 Result<std::unique_ptr<vfs::FileSystem>> mount_msdos(const vfs::MountRequest& req);

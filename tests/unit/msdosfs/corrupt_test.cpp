@@ -209,6 +209,65 @@ TEST_F(Corrupt, CrossLinkedFiles) {
     }
 }
 
+// Cross-links that the FAT alone shows, met read-write before the other chain's node is
+// live: the chain is refused for writing and for reading, so is its partner once known, and
+// the FATs and the data come out of the mount as they went in.
+class CrossLinkInFat : public Corrupt {
+protected:
+    // `first` is found cross-linked for `why`; `partner`, the other chain, is refused after.
+    void expect_refused(const std::string& first, const std::string& partner,
+                        const std::string& why) {
+        const std::uint64_t bps = m_g.bytes_per_sector;
+        const std::uint64_t fats = m_g.reserved_sectors * bps;
+        const std::uint64_t fats_len = std::uint64_t{m_g.num_fats} * m_g.fat_sectors * bps;
+        const std::uint64_t data_at = m_g.first_data_sector * bps;
+        const std::uint64_t data_len = fs::file_size(m_img) - data_at;
+        const std::string fat_before = region(fats, fats_len);
+        const std::string data_before = region(data_at, data_len);
+        auto m = mount_image(m_img, false);
+        ASSERT_TRUE(m) << m.error().describe();
+        const std::vector<std::byte> data(700, std::byte{0x5A});
+        for (const std::string& path : {first, partner}) {
+            auto w = (*m)->write(path, 0, data);
+            ASSERT_FALSE(w) << path;
+            EXPECT_EQ(w.error().errnum(), EIO) << path;
+            EXPECT_NE(w.error().describe().find("cross-linked"), std::string::npos)
+                << w.error().describe();
+            if (path == first) {
+                EXPECT_NE(w.error().describe().find(why), std::string::npos)
+                    << w.error().describe();
+            }
+            auto r = read_file(**m, path);
+            ASSERT_FALSE(r) << path;
+            EXPECT_EQ(r.error().errnum(), EIO) << path;
+        }
+        ASSERT_TRUE((*m)->unmount(false));
+        EXPECT_EQ(region(fats, fats_len), fat_before);
+        EXPECT_EQ(region(data_at, data_len), data_before);
+    }
+    std::uint16_t fat16(std::uint32_t c) {
+        return read16(m_g.reserved_sectors * m_g.bytes_per_sector + 2ull * c);
+    }
+};
+
+// An entry starting at a.bin's second cluster: its first cluster is linked to from a.bin's.
+TEST_F(CrossLinkInFat, EntryStartsInsideAnotherChain) {
+    ASSERT_EQ(fat16(m_file_cluster), m_file_cluster + 1);
+    patch16(m_inner_entry + 26, static_cast<std::uint16_t>(m_file_cluster + 1));
+    expect_refused("/d/inner.txt", "/a.bin",
+                   fmt::format("links to its first cluster {}", m_file_cluster + 1));
+}
+
+// inner.txt's one cluster linked on into a.bin's third: two FAT entries point at it. a.bin,
+// walked first, is refused too, though inner.txt was never opened.
+TEST_F(CrossLinkInFat, ChainsJoinInTheFat) {
+    const std::uint16_t inner = read16(m_inner_entry + 26);
+    ASSERT_EQ(fat16(m_file_cluster + 1), m_file_cluster + 2);
+    set_fat(inner, static_cast<std::uint16_t>(m_file_cluster + 2));
+    expect_refused("/a.bin", "/d/inner.txt",
+                   fmt::format("two chains link to cluster {}", m_file_cluster + 2));
+}
+
 // A cross-link met read-write: no write, truncation, removal or rename goes through it, and
 // the image comes out as it went in.
 TEST_F(Corrupt, CrossLinkedFilesReadWrite) {

@@ -149,10 +149,11 @@ public:
     Result<std::uint32_t> count_free();
 
     // Cross-links. A FAT entry has one successor, so two chains that share a cluster share
-    // every cluster after it and end at the same one. Each live node's chain is registered
-    // under its last cluster; a second owner for that cluster is a cross-link (EIO naming both
+    // every cluster after it and end at the same one. Each chain loaded during the mount is
+    // registered under its last cluster, and stays registered after its node is dropped, until
+    // the chain is freed; a second owner for that cluster is a cross-link (EIO naming both
     // entries and the first shared cluster), and the chain is not registered. One record per
-    // live node, whatever the volume size. `owner` is the node's number.
+    // chain loaded, bounded by the entries the volume holds. `owner` is the node's number.
     Result<void> claim_chain(InodeNo owner, std::span<const std::uint32_t> chain,
                              std::string_view what);
     void unclaim_chain(InodeNo owner);

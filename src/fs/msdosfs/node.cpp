@@ -54,11 +54,6 @@ std::unique_ptr<MsdosNode> dir_by_cluster(Msdosfs& fs, std::uint32_t cluster) {
 MsdosNode::MsdosNode(Msdosfs& fs, InodeNo ino, std::uint64_t loc, const DirEntryRaw& raw)
     : m_fs(fs), m_ino(ino), m_type(type_of(raw)), m_loc(loc), m_raw(raw) {}
 
-MsdosNode::~MsdosNode() {
-    if (m_tracked && m_chain_loaded)
-        m_fs.unclaim_chain(m_ino);
-}
-
 std::uint32_t MsdosNode::first_cluster() const {
     if (is_root())
         return m_fs.geometry().type == FatType::fat32 ? m_fs.geometry().root_cluster : 0;

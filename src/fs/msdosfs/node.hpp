@@ -21,7 +21,6 @@ class MsdosNode final : public vfs::Vnode {
 public:
     // The root (loc 0, no entry) or the node whose short entry `raw` lies at byte `loc`.
     MsdosNode(Msdosfs& fs, InodeNo ino, std::uint64_t loc, const DirEntryRaw& raw);
-    ~MsdosNode() override;
     MsdosNode(const MsdosNode&) = delete;
     MsdosNode& operator=(const MsdosNode&) = delete;
     // A short-lived node that reads a directory by its cluster alone (for ".."): its chain

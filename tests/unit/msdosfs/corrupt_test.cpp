@@ -209,6 +209,31 @@ TEST_F(Corrupt, CrossLinkedFiles) {
     }
 }
 
+// The same, with the first file's node gone before the second is loaded (the driver's nodes,
+// below the VFS's cache): a chain stays registered after its node is dropped.
+TEST_F(Corrupt, CrossLinkedFilesOneAtATime) {
+    patch16(m_inner_entry + 26, m_file_cluster);
+    for (const bool ro : {true, false}) {
+        auto m = mount_image(m_img, ro);
+        ASSERT_TRUE(m) << m.error().describe();
+        vfs::FileSystem& fs = (*m)->fs();
+        std::vector<std::byte> buf(100);
+        {
+            auto a = fs.load(m_file_entry);
+            ASSERT_TRUE(a) << a.error().describe();
+            ASSERT_TRUE((*a)->read(0, buf));
+        }
+        auto inner = fs.load(m_inner_entry);
+        ASSERT_TRUE(inner) << inner.error().describe();
+        auto r = (*inner)->read(0, buf);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().errnum(), EIO);
+        EXPECT_NE(r.error().describe().find("cross-linked"), std::string::npos)
+            << r.error().describe();
+        ASSERT_TRUE((*m)->unmount(false));
+    }
+}
+
 // Cross-links that the FAT alone shows, met read-write before the other chain's node is
 // live: the chain is refused for writing and for reading, so is its partner once known, and
 // the FATs and the data come out of the mount as they went in.

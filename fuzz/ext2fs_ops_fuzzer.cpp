@@ -1,7 +1,7 @@
 // libFuzzer target for the ext2fs driver's write side: the input is a sequence of operations
-// (create, write, truncate, mkdir, rmdir, unlink, link, symlink, rename, chmod, read, set and
-// remove extended attributes) over a small pool of names, run on an ext4 image in a MemoryDevice. The base images are made once by
-// mke2fs (the reference maker) at start-up: a plain 1 KiB-block ext4, and the same with a
+// (fuzz::run_ops: every tree-changing operation, extended attributes set and removed, reads)
+// over a small pool of names, run on an ext4 image in a MemoryDevice. The base images are made
+// once by mke2fs (the reference maker) at start-up: a plain 1 KiB-block ext4, and the same with a
 // committed journal transaction still to recover (debugfs' journal writer), so the first byte
 // also picks whether the read-write mount replays a journal first. Afterwards the image is
 // unmounted and mounted again read-only: it must mount, must no longer need recovery, and every
@@ -13,7 +13,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -29,26 +28,11 @@ using namespace uk;
 
 namespace {
 
-constexpr std::size_t max_ops = 200;
+using fuzz::check;
+using fuzz::sh;
+using fuzz::slurp;
 
 std::vector<std::vector<std::byte>> g_images;  // the base images, made once
-
-std::vector<std::byte> slurp(const std::string& path) {
-    std::vector<std::byte> out;
-    FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr)
-        return out;
-    std::byte buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-        out.insert(out.end(), buf, buf + n);
-    std::fclose(f);
-    return out;
-}
-
-bool sh(const std::string& cmd) {
-    return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
-}
 
 void make_images() {
     char dir[] = "/tmp/ukfs-ext2fs-ops-XXXXXX";
@@ -69,22 +53,12 @@ void make_images() {
     sh("rm -rf " + d);
 }
 
-const char* const names[] = {"a", "f", "sub", "long-name-for-a-file-here", "x.y", "d"};
-const char* const dirs[] = {"", "/sub", "/d", "/d/d"};
-
-// Attribute names: in-inode or block placement follows from the value sizes the input picks.
-const char* const xattr_names[] = {"user.a",    "user.a-longer-attribute-name", "security.selinux",
-                                   "trusted.t", "system.posix_acl_access",      "user.b"};
-
-std::string path_of(std::uint8_t sel) {
-    return std::string(dirs[(sel >> 4) % 4]) + "/" + names[(sel & 0x0F) % 6];
-}
+const fuzz::Paths paths{{"a", "f", "sub", "long-name-for-a-file-here", "x.y", "d"},
+                        {"", "/sub", "/d", "/d/d"}};
 
 std::unique_ptr<vfs::Mount> mount(std::shared_ptr<io::MemoryDevice> dev, bool ro) {
     return fuzz::mount_memory(ext2fs::mount_ext2fs, "ext2fs", std::move(dev), ro);
 }
-
-using fuzz::check;
 
 }  // namespace
 
@@ -99,39 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto dev = std::make_shared<io::MemoryDevice>(g_images[data[0] % g_images.size()]);
     {
         auto m = mount(dev, false);
-        std::vector<std::byte> buf(1 << 15);
-        for (std::size_t i = 1, ops = 0; i + 4 <= size && ops < max_ops; i += 4, ++ops) {
-            const std::uint8_t op = data[i] % 14;
-            const std::string p = path_of(data[i + 1]);
-            const std::uint64_t arg = std::uint64_t{data[i + 2]} << 8 | data[i + 3];
-            switch (op) {
-            case 0: (void)m->create(p, 0644, false); break;
-            case 1:
-            case 2: {
-                const std::size_t n = arg % buf.size();
-                std::memset(buf.data(), data[i + 3], n);
-                (void)m->write(p, arg * 13 % 300000, std::span(buf).first(n));
-                break;
-            }
-            case 3: (void)m->truncate(p, arg * 5); break;
-            case 4: (void)m->mkdir(p, 0755); break;
-            case 5: (void)m->rmdir(p); break;
-            case 6: (void)m->remove(p); break;
-            case 7: (void)m->rename(p, path_of(data[i + 2])); break;
-            case 8: (void)m->link(p, path_of(data[i + 2])); break;
-            case 9: (void)m->symlink(std::string(arg % 100 + 1, 'l'), p); break;
-            case 10: (void)m->chmod(p, arg & 07777, vfs::Follow::no); break;
-            case 12: {
-                const std::size_t n = arg % 1200;
-                std::memset(buf.data(), data[i + 2], n);
-                (void)m->setxattr(p, xattr_names[data[i + 3] % 6], std::span(buf).first(n),
-                                  static_cast<vfs::XattrSet>(data[i + 2] % 3), vfs::Follow::no);
-                break;
-            }
-            case 13: (void)m->removexattr(p, xattr_names[data[i + 3] % 6], vfs::Follow::no); break;
-            default: (void)m->read(p, arg, buf); break;
-            }
-        }
+        fuzz::run_ops(*m, std::span(data, size).subspan(1), paths);
         check(m->unmount(false).has_value());
     }
     auto m = mount(dev, true);
@@ -139,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(!fs.needs_recovery());
     fuzz::strict_walk(*m, "/");
     for (int sel = 0; sel < 64; ++sel) {
-        const std::string p = path_of(static_cast<std::uint8_t>(((sel << 2) & 0x30) | (sel % 6)));
+        const std::string p = paths.of(static_cast<std::uint8_t>(((sel << 2) & 0x30) | (sel % 6)));
         if (!m->stat(p, vfs::Follow::no))
             continue;
         auto names = m->listxattr(p, vfs::Follow::no);

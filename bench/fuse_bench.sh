@@ -55,7 +55,8 @@ BIG="$DIR/corpus/large/large.bin"
 
 IMG="$DIR/ext4.img"
 img_mb=$(( $(du -sm "$DIR/corpus" | cut -f1) * 5 / 4 + 64 ))
-mke2fs -q -F -t ext4 -d "$DIR/corpus" -E root_owner=0:0 "$IMG" "${img_mb}M"
+truncate -s "${img_mb}M" "$IMG"
+mke2fs -q -F -t ext4 -d "$DIR/corpus" -E root_owner=0:0 "$IMG" >/dev/null
 
 mounted() { awk -v m="$MNT" '$2 == m { f = 1 } END { exit !f }' /proc/self/mounts; }
 wait_mounted() {

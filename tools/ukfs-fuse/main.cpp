@@ -10,6 +10,7 @@
 // root, and nodes made through the mount are given to the calling process's user.
 #define FUSE_USE_VERSION 31
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -352,10 +353,6 @@ int op_statfs(const char* path, struct statvfs* sv) {
     return 0;
 }
 
-int op_flush(const char*, fuse_file_info*) {
-    return 0;
-}  // writes are never held back here
-
 int op_release(const char* path, fuse_file_info* fi) {
     uk::File* f = file_of(fi);
     fi->fh = 0;
@@ -374,35 +371,101 @@ int op_fsync(const char* path, int, fuse_file_info*) {
     return 0;
 }
 
-int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*,
-               fuse_readdir_flags) {
-    if (!path)
-        return -ENOENT;
+// A directory as it was listed: opendir takes the listing (again at a rewind), readdir hands
+// it out from an offset, so that the kernel's successive requests see one consistent list.
+struct Listing {
+    struct Entry {
+        std::string name;
+        std::uint64_t ino;
+        mode_t type;
+    };
+    std::vector<Entry> entries;
+};
+
+Listing* listing_of(const fuse_file_info* fi) {
+    return reinterpret_cast<Listing*>(static_cast<std::uintptr_t>(fi->fh));
+}
+
+int take_listing(const char* path, Listing& out) {
     auto dir = mnt().opendir(path);
     if (!dir)
         return fail(path, dir.error());
+    out.entries.clear();
     bool dot = false, dotdot = false;
-    struct stat st {};
     for (const uk::DirEntry& e : *dir) {
         // A crafted name no host file can have: the kernel would fail the whole listing.
         if (e.name.empty() || e.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
             continue;
         dot = dot || e.name == ".";
         dotdot = dotdot || e.name == "..";
-        st.st_ino = e.ino;
-        st.st_mode = static_cast<mode_t>(e.type) << 12;
-        if (filler(buf, e.name.c_str(), &st, 0, static_cast<fuse_fill_dir_flags>(0)) != 0)
-            return -ENOMEM;
+        out.entries.push_back({e.name, e.ino, static_cast<mode_t>(e.type) << 12});
     }
     if (dir->error())
         return fail(path, *dir->error());
     // Drivers whose directories hold no "." and ".." (cd9660's are nameless): as the host lists.
-    st = {};
-    st.st_mode = S_IFDIR;
     if (!dot)
-        filler(buf, ".", &st, 0, static_cast<fuse_fill_dir_flags>(0));
+        out.entries.push_back({".", 0, S_IFDIR});
     if (!dotdot)
-        filler(buf, "..", &st, 0, static_cast<fuse_fill_dir_flags>(0));
+        out.entries.push_back({"..", 0, S_IFDIR});
+    return 0;
+}
+
+int op_opendir(const char* path, fuse_file_info* fi) {
+    if (!path)
+        return -ENOENT;
+    auto* l = new Listing;
+    if (int rc = take_listing(path, *l); rc != 0) {
+        delete l;
+        return rc;
+    }
+    fi->fh = reinterpret_cast<std::uintptr_t>(l);
+    return 0;
+}
+
+int op_releasedir(const char*, fuse_file_info* fi) {
+    delete listing_of(fi);
+    fi->fh = 0;
+    return 0;
+}
+
+// Entries from `off` on, each with the offset of the next, as many as the kernel's buffer
+// takes. For READDIRPLUS (a directory's first listing) an entry that can be looked up is
+// marked for libfuse to look up, which gives the kernel the name's attributes with the
+// listing and spares it a LOOKUP round trip per name; one that cannot is listed bare, as
+// READDIR would, rather than failing the whole listing.
+int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t off, fuse_file_info* fi,
+               fuse_readdir_flags flags) {
+    Listing* l = listing_of(fi);
+    if (!l || !path)
+        return -ENOENT;
+    if (off == 0) {  // the first request, or rewinddir: the directory as it is now
+        if (int rc = take_listing(path, *l); rc != 0)
+            return rc;
+    }
+    const bool plus = (flags & FUSE_READDIR_PLUS) != 0;
+    std::string child(path);
+    if (child.back() != '/')
+        child += '/';
+    const std::size_t base = child.size();
+    for (std::size_t i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < l->entries.size();
+         ++i) {
+        const Listing::Entry& e = l->entries[i];
+        struct stat st {};
+        st.st_ino = e.ino;
+        st.st_mode = e.type;
+        auto fill = static_cast<fuse_fill_dir_flags>(0);
+        if (plus && e.name != "." && e.name != "..") {
+            child.resize(base);
+            child += e.name;
+            // libfuse gives the kernel these attributes as they are: the whole of them.
+            if (auto full = mnt().stat(child, uk::Follow::no)) {
+                st = *full;
+                fill = FUSE_FILL_DIR_PLUS;
+            }
+        }
+        if (filler(buf, e.name.c_str(), &st, static_cast<off_t>(i + 1), fill) != 0)
+            break;  // the kernel's buffer is full
+    }
     return 0;
 }
 
@@ -627,10 +690,13 @@ fuse_operations make_operations() {
     op.read = op_read;
     op.write = op_write;
     op.statfs = op_statfs;
-    op.flush = op_flush;
+    // No flush: writes are never held back here, and without it (ENOSYS once) the kernel
+    // stops sending a FLUSH round trip on every close.
     op.release = op_release;
     op.fsync = op_fsync;
+    op.opendir = op_opendir;
     op.readdir = op_readdir;
+    op.releasedir = op_releasedir;
     op.fsyncdir = op_fsyncdir;
     op.init = op_init;
     op.destroy = op_destroy;

@@ -257,6 +257,18 @@ if start "$M" - -t tmpfs; then
     mv "$M/a/b" "$M/b2" && ok || bad "mv a directory"
     is "cat through the moved directory" 5000 "$(wc -c <"$M/b2/g")"
     is "dangling symlink after the move" "" "$(cat "$M/a/s" 2>/dev/null)"
+    # A directory read through one descriptor, changed, rewound and read again (Python's
+    # listdir of a descriptor rewinds it): the second reading shows the change.
+    mkdir "$M/rw" && : >"$M/rw/first"
+    python3 - "$M/rw" >"$W/py" 2>&1 <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+before = sorted(os.listdir(fd))
+open(sys.argv[1] + "/second", "w").close()
+print(" ".join(before), "/", " ".join(sorted(os.listdir(fd))))
+PY
+    is "readdir after a rewind" "first / first second" "$(cat "$W/py")"
+    rm -r "$M/rw"
     # An unlinked file that is still open stays readable and writable (libfuse keeps it as
     # .fuse_hidden* until it is closed).
     mkdir "$M/un"

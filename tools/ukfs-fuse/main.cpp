@@ -380,6 +380,7 @@ struct Listing {
         mode_t type;
     };
     std::vector<Entry> entries;
+    bool served = false;  // a request was answered from it: a later offset 0 is a rewind
 };
 
 Listing* listing_of(const fuse_file_info* fi) {
@@ -438,10 +439,11 @@ int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t off, f
     Listing* l = listing_of(fi);
     if (!l || !path)
         return -ENOENT;
-    if (off == 0) {  // the first request, or rewinddir: the directory as it is now
+    if (off == 0 && l->served) {  // rewinddir: the directory as it is now
         if (int rc = take_listing(path, *l); rc != 0)
             return rc;
     }
+    l->served = true;
     const bool plus = (flags & FUSE_READDIR_PLUS) != 0;
     std::string child(path);
     if (child.back() != '/')

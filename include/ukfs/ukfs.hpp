@@ -137,6 +137,8 @@ public:
     Result<std::size_t> write(std::uint64_t offset, std::span<const std::byte> data,
                               bool sync = false);
     Result<struct stat> stat() const;
+    // ftruncate(2): the file must be open for writing.
+    Result<void> truncate(std::uint64_t size);
     Result<void> close();
     int descriptor() const { return m_fd; }
 

@@ -240,6 +240,10 @@ Result<struct stat> File::stat() const {
     return to_stat(UKFS_TRY(m_mount->fstat(m_fd)), m_mount.get());
 }
 
+Result<void> File::truncate(std::uint64_t size) {
+    return m_mount->truncate_fd(m_fd, size);
+}
+
 Result<void> File::close() {
     if (!m_mount || m_fd < 0)
         return {};

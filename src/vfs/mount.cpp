@@ -254,6 +254,19 @@ Result<Attr> Mount::fstat(int fd) {
     return f.node->getattr();
 }
 
+Result<void> Mount::truncate_fd(int fd, std::uint64_t size) {
+    Exclusive lock(m_lock);
+    UKFS_TRY(check_writable());
+    OpenFile f = UKFS_TRY(m_fds.get(fd));
+    if ((f.flags & O_ACCMODE) == O_RDONLY)
+        return Error::sys(EINVAL);
+    UKFS_TRY(check_regular_for_io(*f.node));
+    UKFS_TRY(check_not_frozen(UKFS_TRY(f.node->getattr())));
+    SetAttr changes;
+    changes.size = size;
+    return f.node->setattr(changes);
+}
+
 Result<void> Mount::readdir_fd(int fd, std::uint64_t cookie, const DirVisitor& visit) {
     Shared lock(m_lock);
     UKFS_TRY(check_alive());

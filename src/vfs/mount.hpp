@@ -91,6 +91,8 @@ public:
     Result<std::size_t> write_fd(int fd, std::uint64_t off, std::span<const std::byte> src,
                                  bool sync);
     Result<Attr> fstat(int fd);
+    // ftruncate(2): the descriptor must be open for writing (EINVAL otherwise, as Linux).
+    Result<void> truncate_fd(int fd, std::uint64_t size);
     // List a directory opened with open(); cookies as readdir's.
     Result<void> readdir_fd(int fd, std::uint64_t cookie, const DirVisitor& visit);
     Result<void> close(int fd);

@@ -257,6 +257,18 @@ if start "$M" - -t tmpfs; then
     mv "$M/a/b" "$M/b2" && ok || bad "mv a directory"
     is "cat through the moved directory" 5000 "$(wc -c <"$M/b2/g")"
     is "dangling symlink after the move" "" "$(cat "$M/a/s" 2>/dev/null)"
+    # A directory read through one descriptor, changed, rewound and read again (Python's
+    # listdir of a descriptor rewinds it): the second reading shows the change.
+    mkdir "$M/rw" && : >"$M/rw/first"
+    python3 - "$M/rw" >"$W/py" 2>&1 <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+before = sorted(os.listdir(fd))
+open(sys.argv[1] + "/second", "w").close()
+print(" ".join(before), "/", " ".join(sorted(os.listdir(fd))))
+PY
+    is "readdir after a rewind" "first / first second" "$(cat "$W/py")"
+    rm -r "$M/rw"
     # An unlinked file that is still open stays readable and writable (libfuse keeps it as
     # .fuse_hidden* until it is closed).
     mkdir "$M/un"
@@ -317,6 +329,62 @@ done
 if mounted "$M"; then
     mkdir "$M/newdir" && echo data >"$M/newdir/file" && ln -s file "$M/newdir/link" &&
         chmod 600 "$M/one" && rm "$M/sub/deeper/hundred" && ok || bad "ext4 rw: writing"
+    # Extended attributes through the kernel's xattr calls.
+    setfattr -n user.note -v "hello there" "$M/one" && ok || bad "ext4 rw: setfattr"
+    is "ext4 rw: getfattr" "hello there" "$(getfattr --only-values -n user.note "$M/one" 2>/dev/null)"
+    setfattr -n user.second -v 2 "$M/newdir" && setfattr -n user.third -v 3 "$M/newdir" && ok ||
+        bad "ext4 rw: setfattr on a directory"
+    is "ext4 rw: getfattr -d" "user.second user.third" \
+        "$(getfattr -d "$M/newdir" 2>/dev/null | sed -n 's/=.*//p' | sort | tr '\n' ' ' | sed 's/ $//')"
+    setfattr -x user.third "$M/newdir" && ok || bad "ext4 rw: setfattr -x"
+    getfattr -n user.third "$M/newdir" >/dev/null 2>"$W/err" && bad "ext4 rw: removed xattr still there"
+    grep -q "No such attribute" "$W/err" && ok || bad "ext4 rw: getfattr of a removed name: $(cat "$W/err")"
+    # setxattr's XATTR_CREATE/XATTR_REPLACE, getxattr's and listxattr's size-0 query and
+    # ERANGE, and ftruncate through an open descriptor, also after the name is gone.
+    python3 - "$M" >"$W/py" 2>&1 <<'PY'
+import ctypes, errno, os, sys
+m = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+def err(f, *a):
+    try:
+        f(*a)
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+p = m + "/one"
+print("create", err(os.setxattr, p, "user.note", b"x", os.XATTR_CREATE))
+print("replace", err(os.setxattr, p, "user.none", b"x", os.XATTR_REPLACE))
+print("replace-existing", err(os.setxattr, m + "/newdir", "user.second", b"22", os.XATTR_REPLACE))
+print("size", libc.getxattr(p.encode(), b"user.note", None, 0))
+small = ctypes.create_string_buffer(4)
+r = libc.getxattr(p.encode(), b"user.note", small, 4)
+print("small", r, errno.errorcode.get(ctypes.get_errno()))
+print("list", libc.listxattr(p.encode(), None, 0))
+fd = os.open(m + "/trunc", os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b"x" * 10000)
+os.ftruncate(fd, 1234)
+print("ftruncate", os.fstat(fd).st_size, os.stat(m + "/trunc").st_size)
+os.unlink(m + "/trunc")
+os.ftruncate(fd, 77)
+print("unlinked", os.fstat(fd).st_size)
+os.close(fd)
+PY
+    is "ext4 rw: xattr flags, sizes, ftruncate" "$(printf '%s\n' "create EEXIST" "replace ENODATA" \
+        "replace-existing ok" "size 11" "small -1 ERANGE" "list 10" "ftruncate 1234 1234" \
+        "unlinked 77")" "$(cat "$W/py")"
+    # File flags through chattr/lsattr (FS_IOC_SETFLAGS/GETFLAGS).
+    echo frozen >"$M/frozen"
+    chattr +i "$M/frozen" && ok || bad "ext4 rw: chattr +i"
+    is "ext4 rw: lsattr shows i" "i" "$(lsattr "$M/frozen" 2>&1 | cut -d' ' -f1 | tr -cd 'i')"
+    (echo more >>"$M/frozen") 2>"$W/err" && bad "ext4 rw: appending to an immutable file succeeded"
+    grep -q "Operation not permitted" "$W/err" && ok || bad "ext4 rw: immutable: $(cat "$W/err")"
+    rm -f "$M/frozen" 2>/dev/null && bad "ext4 rw: removing an immutable file succeeded"
+    chattr +a "$M/one" && chattr -i "$M/frozen" && ok || bad "ext4 rw: chattr +a, -i"
+    is "ext4 rw: lsattr after -i" "" "$(lsattr "$M/frozen" 2>&1 | cut -d' ' -f1 | tr -cd 'ia')"
+    is "ext4 rw: lsattr shows a" "a" "$(lsattr "$M/one" 2>&1 | cut -d' ' -f1 | tr -cd 'ia')"
+    chattr +d "$M/newdir" && ok || bad "ext4 rw: chattr +d on a directory"
+    is "ext4 rw: lsattr -d" "d" "$(lsattr -d "$M/newdir" 2>&1 | cut -d' ' -f1 | tr -cd 'd')"
+    chattr +i "$M/frozen" && ok || bad "ext4 rw: chattr +i again"
     kill -INT "$PID"
     wait "$PID"
     is "ext4 rw: exit status after SIGINT" 0 "$?"
@@ -324,6 +392,13 @@ if mounted "$M"; then
     if e2fsck -fn "$IMG2" >"$W/fsck" 2>&1; then ok; else bad "ext4 rw: e2fsck -fn"; cat "$W/fsck"; fi
     dumpe2fs -h "$IMG2" 2>/dev/null | grep -q "^Filesystem state: *clean$" && ok ||
         bad "ext4 rw: the image is not marked clean"
+    # What the mount set is on the image, as e2fsprogs reads it.
+    debugfs -R "ea_list /one" "$IMG2" 2>/dev/null | grep -q 'user.note.*hello there' && ok ||
+        bad "ext4 rw: debugfs ea_list: $(debugfs -R "ea_list /one" "$IMG2" 2>&1)"
+    flags=$(debugfs -R "stat /frozen" "$IMG2" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+    is "ext4 rw: immutable flag on the image" 16 "$(( ${flags:-0} & 0x10 ))"
+    flags=$(debugfs -R "stat /one" "$IMG2" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+    is "ext4 rw: append flag on the image" 32 "$(( ${flags:-0} & 0x20 ))"
 else
     wait "$PID"
     if grep -q "not supported" "$W/fuse.err.mnt_rw"; then

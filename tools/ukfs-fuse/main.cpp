@@ -10,6 +10,7 @@
 // root, and nodes made through the mount are given to the calling process's user.
 #define FUSE_USE_VERSION 31
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -32,6 +33,9 @@
 #include <ukfs/netbsd.h>
 #include <ukfs/ukfs.hpp>
 
+#include "ops.hpp"
+
+namespace ukfs_fuse {
 namespace {
 
 struct State {
@@ -43,6 +47,8 @@ struct State {
 };
 
 State g_state;
+
+}  // namespace
 
 uk::Mount& mnt() {
     return *g_state.mount;
@@ -57,6 +63,8 @@ int fail(const char* path, const uk::Error& e) {
         fmt::print(stderr, "ukfs-fuse: {}: {}\n", path ? path : "(unlinked)", e.describe());
     return -err;
 }
+
+namespace {
 
 uk::File* file_of(const fuse_file_info* fi) {
     return reinterpret_cast<uk::File*>(static_cast<std::uintptr_t>(fi->fh));
@@ -101,7 +109,10 @@ void note_signal(int sig) {
             g_fuse_handler[i].sa_handler(sig);
 }
 
-void* op_init(fuse_conn_info*, fuse_config* cfg) {
+void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
+    // chattr and lsattr of a directory: the kernel's flag ioctls on a directory handle.
+    if (conn->capable & FUSE_CAP_IOCTL_DIR)
+        conn->want |= FUSE_CAP_IOCTL_DIR;
     cfg->use_ino = 1;  // the image's inode numbers, as stat shows them
     cfg->readdir_ino = 1;
     // hard_remove stays off: an unlinked file still open is renamed to .fuse_hidden* until
@@ -250,11 +261,20 @@ int op_chown(const char* path, uid_t uid, gid_t gid, fuse_file_info*) {
     return 0;
 }
 
-int op_truncate(const char* path, off_t size, fuse_file_info*) {
-    if (!path)
-        return -ENOENT;  // an unlinked open file: ukfs truncates by path only
+int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
     if (size < 0)
         return -EINVAL;
+    if (fi && fi->fh) {
+        // ftruncate(2): through the open file, which may have no name left. A handle open for
+        // reading only (EINVAL) is left for the path, which the kernel has checked access to.
+        auto r = file_of(fi)->truncate(static_cast<std::uint64_t>(size));
+        if (r)
+            return 0;
+        if (r.error().errnum() != EINVAL || !path)
+            return fail(path, r.error());
+    }
+    if (!path)
+        return -ENOENT;
     if (auto r = mnt().truncate(path, static_cast<std::uint64_t>(size)); !r)
         return fail(path, r.error());
     return 0;
@@ -338,10 +358,6 @@ int op_statfs(const char* path, struct statvfs* sv) {
     return 0;
 }
 
-int op_flush(const char*, fuse_file_info*) {
-    return 0;
-}  // writes are never held back here
-
 int op_release(const char* path, fuse_file_info* fi) {
     uk::File* f = file_of(fi);
     fi->fh = 0;
@@ -360,35 +376,103 @@ int op_fsync(const char* path, int, fuse_file_info*) {
     return 0;
 }
 
-int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, fuse_file_info*,
-               fuse_readdir_flags) {
-    if (!path)
-        return -ENOENT;
+// A directory as it was listed: opendir takes the listing (again at a rewind), readdir hands
+// it out from an offset, so that the kernel's successive requests see one consistent list.
+struct Listing {
+    struct Entry {
+        std::string name;
+        std::uint64_t ino;
+        mode_t type;
+    };
+    std::vector<Entry> entries;
+    bool served = false;  // a request was answered from it: a later offset 0 is a rewind
+};
+
+Listing* listing_of(const fuse_file_info* fi) {
+    return reinterpret_cast<Listing*>(static_cast<std::uintptr_t>(fi->fh));
+}
+
+int take_listing(const char* path, Listing& out) {
     auto dir = mnt().opendir(path);
     if (!dir)
         return fail(path, dir.error());
+    out.entries.clear();
     bool dot = false, dotdot = false;
-    struct stat st {};
     for (const uk::DirEntry& e : *dir) {
         // A crafted name no host file can have: the kernel would fail the whole listing.
         if (e.name.empty() || e.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
             continue;
         dot = dot || e.name == ".";
         dotdot = dotdot || e.name == "..";
-        st.st_ino = e.ino;
-        st.st_mode = static_cast<mode_t>(e.type) << 12;
-        if (filler(buf, e.name.c_str(), &st, 0, static_cast<fuse_fill_dir_flags>(0)) != 0)
-            return -ENOMEM;
+        out.entries.push_back({e.name, e.ino, static_cast<mode_t>(e.type) << 12});
     }
     if (dir->error())
         return fail(path, *dir->error());
     // Drivers whose directories hold no "." and ".." (cd9660's are nameless): as the host lists.
-    st = {};
-    st.st_mode = S_IFDIR;
     if (!dot)
-        filler(buf, ".", &st, 0, static_cast<fuse_fill_dir_flags>(0));
+        out.entries.push_back({".", 0, S_IFDIR});
     if (!dotdot)
-        filler(buf, "..", &st, 0, static_cast<fuse_fill_dir_flags>(0));
+        out.entries.push_back({"..", 0, S_IFDIR});
+    return 0;
+}
+
+int op_opendir(const char* path, fuse_file_info* fi) {
+    if (!path)
+        return -ENOENT;
+    auto* l = new Listing;
+    if (int rc = take_listing(path, *l); rc != 0) {
+        delete l;
+        return rc;
+    }
+    fi->fh = reinterpret_cast<std::uintptr_t>(l);
+    return 0;
+}
+
+int op_releasedir(const char*, fuse_file_info* fi) {
+    delete listing_of(fi);
+    fi->fh = 0;
+    return 0;
+}
+
+// Entries from `off` on, each with the offset of the next, as many as the kernel's buffer
+// takes. For READDIRPLUS (a directory's first listing) an entry that can be looked up is
+// marked for libfuse to look up, which gives the kernel the name's attributes with the
+// listing and spares it a LOOKUP round trip per name; one that cannot is listed bare, as
+// READDIR would, rather than failing the whole listing.
+int op_readdir(const char* path, void* buf, fuse_fill_dir_t filler, off_t off, fuse_file_info* fi,
+               fuse_readdir_flags flags) {
+    Listing* l = listing_of(fi);
+    if (!l || !path)
+        return -ENOENT;
+    if (off == 0 && l->served) {  // rewinddir: the directory as it is now
+        if (int rc = take_listing(path, *l); rc != 0)
+            return rc;
+    }
+    l->served = true;
+    const bool plus = (flags & FUSE_READDIR_PLUS) != 0;
+    std::string child(path);
+    if (child.back() != '/')
+        child += '/';
+    const std::size_t base = child.size();
+    for (std::size_t i = static_cast<std::size_t>(std::max<off_t>(off, 0)); i < l->entries.size();
+         ++i) {
+        const Listing::Entry& e = l->entries[i];
+        struct stat st {};
+        st.st_ino = e.ino;
+        st.st_mode = e.type;
+        auto fill = static_cast<fuse_fill_dir_flags>(0);
+        if (plus && e.name != "." && e.name != "..") {
+            child.resize(base);
+            child += e.name;
+            // libfuse gives the kernel these attributes as they are: the whole of them.
+            if (auto full = mnt().stat(child, uk::Follow::no)) {
+                st = *full;
+                fill = FUSE_FILL_DIR_PLUS;
+            }
+        }
+        if (filler(buf, e.name.c_str(), &st, static_cast<off_t>(i + 1), fill) != 0)
+            break;  // the kernel's buffer is full
+    }
     return 0;
 }
 
@@ -444,15 +528,23 @@ fuse_operations make_operations() {
     op.read = op_read;
     op.write = op_write;
     op.statfs = op_statfs;
-    op.flush = op_flush;
+    // No flush: writes are never held back here, and without it (ENOSYS once) the kernel
+    // stops sending a FLUSH round trip on every close.
     op.release = op_release;
     op.fsync = op_fsync;
+    op.opendir = op_opendir;
     op.readdir = op_readdir;
+    op.releasedir = op_releasedir;
     op.fsyncdir = op_fsyncdir;
     op.init = op_init;
     op.destroy = op_destroy;
     op.create = op_create;
     op.utimens = op_utimens;
+    op.setxattr = op_setxattr;
+    op.getxattr = op_getxattr;
+    op.listxattr = op_listxattr;
+    op.removexattr = op_removexattr;
+    op.ioctl = op_ioctl;
     return op;
 }
 
@@ -605,6 +697,9 @@ std::string fuse_escape(std::string_view s) {
 }
 
 }  // namespace
+}  // namespace ukfs_fuse
+
+using namespace ukfs_fuse;
 
 int main(int argc, char** argv) {
     Options o;

@@ -41,11 +41,17 @@ protected:
         int n;
         while ((n = ukfs_getdents(fs, dir, &off, buf, sizeof buf)) > 0) {
             for (int pos = 0; pos < n;) {
-                auto* d = reinterpret_cast<ukfs_dirent*>(buf + pos);
-                EXPECT_EQ(d->d_reclen % 8, 0);
-                EXPECT_EQ(d->d_name[d->d_namlen], '\0');
-                out.insert(std::string(d->d_name, d->d_namlen));
-                pos += d->d_reclen;
+                // The record is shorter than struct ukfs_dirent: read its fixed part, then
+                // the name that follows it.
+                ukfs_dirent d;
+                std::memcpy(&d, buf + pos, UKFS_DIRENT_NAMEOFF);
+                const char* name = reinterpret_cast<const char*>(buf + pos + UKFS_DIRENT_NAMEOFF);
+                EXPECT_EQ(d.d_reclen % 8, 0);
+                EXPECT_EQ(name[d.d_namlen], '\0');
+                out.insert(std::string(name, d.d_namlen));
+                if (d.d_reclen == 0)
+                    return out;
+                pos += d.d_reclen;
             }
         }
         EXPECT_EQ(n, 0);

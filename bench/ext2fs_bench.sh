@@ -124,7 +124,7 @@ for t in ours dbg cp; do
 done
 rm -rf "$DIR"/x-* "$DIR/ref.img"
 
-mke2fs -q -F -t ext4 -b 4096 -d "$DIR/big/large" "$DIR/big.img" "${big_mib}M"
+mke2fs -q -F -t ext4 -b 4096 -d "$DIR/big/large" "$DIR/big.img" "${big_mib}M" >/dev/null
 rd_ours=() rd_dbg=() rd_mnt=() rd_cat=()
 for ((i = 0; i < RUNS; i++)); do
   rd_ours+=("$(timeit "$FSU" cat "$DIR/big.img" /large.bin)")

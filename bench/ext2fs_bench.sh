@@ -22,7 +22,21 @@
 # [/work/shared/bench/corpus.sh or ../shared/bench/corpus.sh]. A quick run:
 # FILES=2000 SIZE_MB=128 RUNS=1.
 #
-# Measured (see bench/README.md for the table): bash bench/ext2fs_bench.sh build/release/tools/fsu/fsu
+# Benchmarks. `FILES=20000 SIZE_MB=1024 RUNS=3 bash bench/ext2fs_bench.sh
+# build/release/tools/fsu/fsu`, 2026-11-25, a 2-core VM shared with other jobs (load average
+# in brackets: wall times swell with it; compare ratios of the same run only), ours / theirs:
+#                                    before (load 8.7)     after (load 13.6)
+#   populate  vs mke2fs -d           3.99s / 2.34s  1.71   12.36s / 8.82s   1.40
+#   extract   vs debugfs rdump       2.29s / 1.17s  1.95    5.35s / 4.56s   1.17
+#   extract   vs loop mount, cp -a   2.29s / 5.64s  0.41    5.35s / 69.7s   0.08
+#   read      vs debugfs dump        0.48s / 3.37s  0.14    2.38s / 11.8s   0.20
+#   read      vs loop mount, cat     0.48s / 5.22s  0.09    2.38s / 11.4s   0.21
+#   read      vs cat image           0.48s / 0.40s  1.20    2.38s / 2.20s   1.08
+# CPU time (user + sys, least of 3, /usr/bin/time) is steadier under load: populate 1.40s before,
+# 1.20s after, mke2fs -d 0.77s; extract 0.90s before, 0.60s after, debugfs rdump 0.42s.
+# "after" is: the last partial block of a file read to its end bypasses the buffer cache (a tree
+# of small files no longer fills it), ecp makes a new file with one openat, populate reuses its
+# copy buffer, and an empty cache buffer allocates nothing for frozen copies.
 set -euo pipefail
 
 FSU=${1:?usage: ext2fs_bench.sh path/to/fsu}

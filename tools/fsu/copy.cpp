@@ -171,9 +171,14 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
             c.warnx("{}: refusing a symbolic link target holding NUL", src);
             return;
         }
-        if (!clear_slot(c, dfd, name, shown))
-            return;
-        if (symlinkat(target->c_str(), dfd, name.c_str()) != 0) {
+        // Made at once when the name is free (the usual case), else after clearing it.
+        bool made = symlinkat(target->c_str(), dfd, name.c_str()) == 0;
+        if (!made && errno == EEXIST) {
+            if (!clear_slot(c, dfd, name, shown))
+                return;
+            made = symlinkat(target->c_str(), dfd, name.c_str()) == 0;
+        }
+        if (!made) {
             c.fail_errno(shown, errno);
             return;
         }
@@ -214,13 +219,15 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
         c.fail(src, in.error());
         return;
     }
-    // Open an existing regular file in place; replace anything else (a symlink, a FIFO).
-    Fd out(openat(dfd, name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    // Open an existing regular file in place or make a new one; replace anything else (a
+    // symlink, a FIFO). One call for the common case, a new file.
+    Fd out(
+        openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
     if (out.ok()) {
         struct stat hs;
         if (fstat(out.get(), &hs) != 0 || !S_ISREG(hs.st_mode))
             out = Fd();
-        else if (ftruncate(out.get(), 0) != 0) {
+        else if (hs.st_size != 0 && ftruncate(out.get(), 0) != 0) {
             c.fail_errno(shown, errno);
             return;
         }
@@ -235,9 +242,8 @@ void export_node(Ctx& c, const CpOpts& o, const std::string& src, int dfd, const
             return;
         }
     }
-    int flags = fcntl(out.get(), F_GETFL);
-    if (flags >= 0)
-        (void)fcntl(out.get(), F_SETFL, flags & ~O_NONBLOCK);
+    // Clears O_NONBLOCK: no other flag F_SETFL changes was set.
+    (void)fcntl(out.get(), F_SETFL, 0);
     IoBuffer& buf = copy_buffer();
     std::uint64_t off = 0;
     while (true) {

@@ -15,9 +15,9 @@ namespace {
 
 // One step of a block-mapped read: fill the start of `out` (file position
 // `pos`) from the run that maps it; returns how many bytes were filled (at
-// least one).
+// least one). `to_eof`: `out` ends at the end of the file.
 Result<std::size_t> read_step(Ext2Fs& fs, const InodeData& inode, std::uint64_t pos,
-                              std::span<std::byte> out) {
+                              std::span<std::byte> out, bool to_eof) {
     const Geometry& g = fs.geometry();
     const std::uint64_t lblock = pos >> g.log_block_size;
     const std::uint64_t in = pos & (g.block_size - 1);
@@ -34,6 +34,15 @@ Result<std::size_t> read_step(Ext2Fs& fs, const InodeData& inode, std::uint64_t 
         const std::size_t whole = chunk & ~std::size_t{g.block_size - 1};
         UKFS_TRY(fs.cache().read_direct(run.pblock, out.first(whole)));
         return whole;
+    }
+    if (in == 0 && to_eof && chunk == out.size()) {
+        // The whole rest of the file in its last block: nothing here will be read again, so
+        // it passes by the cache (a tree of small files would otherwise fill it, a block each).
+        thread_local std::vector<std::byte> tail;
+        tail.resize(g.block_size);
+        UKFS_TRY(fs.cache().read_direct(run.pblock, tail));
+        std::memcpy(out.data(), tail.data(), chunk);
+        return chunk;
     }
     io::BufRef buf = UKFS_TRY(fs.block(run.pblock, inode.what() + ": data"));
     const std::size_t take = std::min<std::size_t>(chunk, g.block_size - in);
@@ -69,7 +78,8 @@ Result<std::size_t> read_data(Ext2Fs& fs, const InodeData& inode, std::uint64_t 
     }
     std::size_t done = 0;
     while (done < n)
-        done += UKFS_TRY(read_step(fs, inode, offset + done, dst.subspan(done, n - done)));
+        done += UKFS_TRY(read_step(fs, inode, offset + done, dst.subspan(done, n - done),
+                                   offset + n == inode.size));
     return n;
 }
 

@@ -5,7 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 
 namespace uk::io {
@@ -49,7 +49,8 @@ struct CacheBuf {
     // Earlier-epoch contents still owed to the device, oldest first; all epochs < `epoch`.
     // The epoch writer goes oldest epoch first, so the copy it writes and frees is the front
     // one: a buffer changed in thousands of epochs before a write-back costs O(1) a copy.
-    std::deque<FrozenCopy> frozen;
+    // A list, not a deque: an empty one allocates nothing, and most buffers have none.
+    std::list<FrozenCopy> frozen;
     // The LRU list (unpinned buffers only), most recently used at the head.
     CacheBuf* lru_prev = nullptr;
     CacheBuf* lru_next = nullptr;

@@ -35,8 +35,8 @@ struct MountOptions {
     // Reproducible writes: every time a write stamps as "now" is `time` when given (the host's
     // clock otherwise), and what a driver would draw at random (inode generation numbers)
     // starts from `seed` when given.
-    std::optional<timespec> time;
-    std::optional<std::uint64_t> seed;
+    std::optional<timespec> time{};
+    std::optional<std::uint64_t> seed{};
 };
 
 struct DirEntry {

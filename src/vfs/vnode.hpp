@@ -154,8 +154,8 @@ public:
 // time replaces the host's clock for every time a write sets, and the seed replaces the
 // random source. Unset, they are the host's clock and a random start.
 struct Clock {
-    std::optional<timespec> fixed;
-    std::optional<std::uint64_t> seed;
+    std::optional<timespec> fixed{};
+    std::optional<std::uint64_t> seed{};
 
     timespec now() const { return fixed ? *fixed : uk::now(); }
     // A 32-bit start for a counter, from the seed (mixed, so that near seeds give far starts)

@@ -32,6 +32,11 @@ struct MountOptions {
     const void* args = nullptr;  // the type's NetBSD argument structure, or null
     std::size_t args_len = 0;
     std::size_t cache_bytes = std::size_t{64} << 20;
+    // Reproducible writes: every time a write stamps as "now" is `time` when given (the host's
+    // clock otherwise), and what a driver would draw at random (inode generation numbers)
+    // starts from `seed` when given.
+    std::optional<timespec> time{};
+    std::optional<std::uint64_t> seed{};
 };
 
 struct DirEntry {

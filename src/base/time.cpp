@@ -1,12 +1,27 @@
 // Time helpers.
 #include "base/time.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+
 namespace uk {
 
 timespec now() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts;
+}
+
+std::optional<std::int64_t> source_date_epoch() {
+    const char* s = std::getenv("SOURCE_DATE_EPOCH");
+    if (s == nullptr || *s < '0' || *s > '9')
+        return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    const long long v = std::strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return std::nullopt;
+    return v;
 }
 
 std::string format_utc(std::int64_t seconds) {

@@ -3,12 +3,15 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <sys/time.h>
 
 namespace uk {
 
 timespec now();
+// SOURCE_DATE_EPOCH (reproducible builds) in seconds when it is set to a whole number.
+std::optional<std::int64_t> source_date_epoch();
 // Seconds since the epoch as ISO 8601 in UTC ("2026-11-24T19:55:51Z"); "-" for 0 (never).
 std::string format_utc(std::int64_t seconds);
 inline timespec to_timespec(const timeval& tv) {

@@ -96,8 +96,11 @@ Result<std::unique_ptr<Mount>> attach(const AttachRequest& req) {
     mr.args = req.args;
     mr.args_len = req.args_len;
     mr.cache_budget = req.cache_budget;
+    mr.clock = req.clock;
     std::unique_ptr<FileSystem> fs = UKFS_TRY(driver->mount(mr));
-    return Mount::create(std::move(fs), driver->name, req.flags, std::move(resources));
+    auto m = UKFS_TRY(Mount::create(std::move(fs), driver->name, req.flags, std::move(resources)));
+    m->set_clock(req.clock);
+    return m;
 }
 
 Result<void> format(std::string_view type, std::string_view device, std::uint64_t size,

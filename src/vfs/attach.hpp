@@ -28,6 +28,7 @@ struct AttachRequest {
     const void* args = nullptr;
     std::size_t args_len = 0;
     std::size_t cache_budget = std::size_t{64} << 20;
+    Clock clock{};  // the time and seed of the mount's writes
 };
 
 Result<std::unique_ptr<Mount>> attach(const AttachRequest& req);

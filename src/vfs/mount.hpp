@@ -50,6 +50,8 @@ public:
 
     const std::string& type() const { return m_type; }
     int flags() const { return m_flags; }
+    // The time utimes() stamps as "now" (the driver's own stamps follow the MountRequest's).
+    void set_clock(Clock clock) { m_clock = clock; }
     bool read_only() const { return m_fs->read_only(); }
     FileSystem& fs() { return *m_fs; }
     void set_cred(Cred cred);
@@ -155,6 +157,7 @@ private:
     std::unique_ptr<FileSystem> m_fs;
     std::string m_type;
     int m_flags;
+    Clock m_clock;
     std::unique_ptr<MountResources> m_resources;
 
     mutable std::shared_mutex m_lock;  // the mount lock: see the header comment

@@ -299,7 +299,7 @@ Result<void> Mount::utimes(std::string_view path, std::optional<timespec> atime,
     } else if (!m_cred.is_root() && a.uid != m_cred.uid) {
         UKFS_TRY(check_access(a, m_cred, access_write));  // "now" needs write access only
     }
-    timespec t = now();
+    timespec t = m_clock.now();
     SetAttr c;
     c.atime = atime.value_or(t);
     c.mtime = mtime.value_or(t);

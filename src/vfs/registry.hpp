@@ -34,6 +34,8 @@ struct MountRequest {
     std::size_t args_len = 0;
     // Memory the driver's buffer cache may use.
     std::size_t cache_budget = std::size_t{64} << 20;
+    // The time and seed the driver's writes use (see Clock).
+    Clock clock{};
 
     bool read_only() const { return (flags & mnt_rdonly) != 0; }
     // Whether writes keep their order (io::CacheOptions::ordered): all but MNT_ASYNC mounts.

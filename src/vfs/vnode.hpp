@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/time.hpp"
 
 namespace uk::vfs {
 
@@ -146,6 +147,27 @@ public:
         return Error::sys(ENOTSUP);
     }
     virtual Result<void> removexattr(std::string_view) { return Error::sys(ENOTSUP); }
+};
+
+// What a mount stamps as "now" and where it starts what it would otherwise draw at random
+// (inode generation numbers). Both given, the same operations write the same bytes: a fixed
+// time replaces the host's clock for every time a write sets, and the seed replaces the
+// random source. Unset, they are the host's clock and a random start.
+struct Clock {
+    std::optional<timespec> fixed{};
+    std::optional<std::uint64_t> seed{};
+
+    timespec now() const { return fixed ? *fixed : uk::now(); }
+    // A 32-bit start for a counter, from the seed (mixed, so that near seeds give far starts)
+    // or from `fallback` when there is none.
+    std::uint32_t start(std::uint32_t fallback) const {
+        if (!seed)
+            return fallback;
+        std::uint64_t z = *seed + 0x9E3779B97F4A7C15u;  // splitmix64's finaliser
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+        return static_cast<std::uint32_t>(z ^ (z >> 31));
+    }
 };
 
 struct InfoField {

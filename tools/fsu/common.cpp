@@ -103,6 +103,27 @@ std::optional<std::uint32_t> parse_octal(const std::string& s) {
     return static_cast<std::uint32_t>(v);
 }
 
+std::optional<std::uint64_t> parse_number(const std::string& s, std::uint64_t max) {
+    if (s.empty() || s[0] == '-' || s[0] == '+' || s[0] == ' ')
+        return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(s.c_str(), &end, 0);
+    if (errno != 0 || end == s.c_str() || *end != '\0' || v > max)
+        return std::nullopt;
+    return v;
+}
+
+std::optional<std::int64_t> source_date_epoch() {
+    const char* s = std::getenv("SOURCE_DATE_EPOCH");
+    if (s == nullptr || *s == '\0' || std::strspn(s, "0123456789") != std::strlen(s))
+        return std::nullopt;  // decimal digits only, as the specification has it
+    const auto n = parse_number(s, INT64_MAX);
+    if (!n)
+        return std::nullopt;
+    return static_cast<std::int64_t>(*n);
+}
+
 std::optional<std::uint64_t> parse_size(const std::string& s) {
     char* end = nullptr;
     errno = 0;

@@ -121,6 +121,10 @@ std::optional<std::uint32_t> parse_octal(const std::string& s);
 // "64m", "1g", "4096": bytes, k/m/g/t counting 1024s (as truncate -s); nullopt when malformed
 // or beyond 2^64.
 std::optional<std::uint64_t> parse_size(const std::string& s);
+// A whole number up to `max`, decimal or 0x hexadecimal; nullopt when malformed.
+std::optional<std::uint64_t> parse_number(const std::string& s, std::uint64_t max);
+// SOURCE_DATE_EPOCH (reproducible builds) in seconds, when set to a whole number.
+std::optional<std::int64_t> source_date_epoch();
 
 // Symbolic or octal chmod modes (the POSIX grammar).
 std::optional<mode_t> apply_mode(std::string_view spec, mode_t old, bool is_dir);

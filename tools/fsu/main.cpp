@@ -3,6 +3,7 @@
 #include "fsu.hpp"
 #include "line_editor.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -65,7 +66,9 @@ void usage(FILE* out) {
                "(\"disk.img%GPT:2%\", see docs/partitions.md). A type that needs no image (tmpfs)\n"
                "is given \"-\" as IMAGE: fsu shell -t tmpfs - script.\n"
                "-t TYPE  file system type (ext2fs, tmpfs, ...); detected when not given.\n"
-               "-o OPTS  comma-separated: ro, rw, cache=BYTES[k|m|g].\n"
+               "-o OPTS  comma-separated: ro, rw, async, cache=BYTES[k|m|g], time=SECONDS (the\n"
+               "         time of every write's stamps; default SOURCE_DATE_EPOCH when set),\n"
+               "         seed=N (inode generation numbers: reproducible images).\n"
                "The image is opened read-only unless the command writes.\n"
                "In cp, cmp and diff an operand written host:PATH is a path on the host, and\n"
                "2:PATH a path in the second image named by -I IMAGE2 (type -T TYPE2); cp\n"
@@ -86,6 +89,8 @@ struct Global {
     std::string type;
     bool read_only = false, read_write = false, async = false;
     std::size_t cache = std::size_t{64} << 20;
+    std::optional<std::int64_t> time;   // -o time=: the clock of every write
+    std::optional<std::uint64_t> seed;  // -o seed=: inode generation numbers
 };
 
 bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
@@ -107,6 +112,18 @@ bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
                 return false;
             }
             g.cache = static_cast<std::size_t>(*n);
+        } else if (o.starts_with("time=") || o.starts_with("seed=")) {
+            const std::string v(o.substr(5));
+            const bool is_time = o.starts_with("time=");
+            const auto n = parse_number(v, is_time ? std::uint64_t{INT64_MAX} : UINT64_MAX);
+            if (!n) {
+                c.warnx("bad {}: {}", is_time ? "time" : "seed", v);
+                return false;
+            }
+            if (is_time)
+                g.time = static_cast<std::int64_t>(*n);
+            else
+                g.seed = *n;
         } else if (!o.empty()) {
             c.warnx("unknown mount option: {}", o);
             return false;
@@ -363,6 +380,12 @@ int fsu_main(int argc, char** argv) {
     mo.cache_bytes = g.cache;
     mo.flags = g.async ? MNT_ASYNC : 0;
     mo.read_only = g.read_only || (!writes && !g.read_write);
+    // Reproducible builds: SOURCE_DATE_EPOCH is the clock of the writes unless -o time= is.
+    if (!g.time)
+        g.time = source_date_epoch();
+    if (g.time)
+        mo.time = timespec{static_cast<time_t>(*g.time), 0};
+    mo.seed = g.seed;
     auto mnt = uk::Mount::open(image, mo);
     if (!mnt && std::strcmp(cmd->name, "shell") == 0 && !g.read_write && !mo.read_only &&
         mnt.error().errnum() == EROFS) {

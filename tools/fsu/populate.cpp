@@ -42,8 +42,8 @@ struct Node {
     dev_t rdev = 0;
     std::string hardlink;                 // another planned path this one is a hard link to
     std::pair<dev_t, ino_t> source_id{};  // a multiply-linked source file's identity
-    bool from_source = false;     // content from the source tree (else from the spec, or empty)
-    std::vector<std::byte> data;  // content given by the spec's reader
+    bool from_source = false;             // content from the same path in the source tree
+    std::string contents;  // else from this file below the source (the spec's contents=)
     std::vector<std::pair<std::string, std::vector<std::byte>>> xattrs;  // the source's
 };
 
@@ -154,29 +154,126 @@ bool plan_source(Ctx& c, int root, const std::string& rel, Plan& plan) {
     return ok;
 }
 
+// libarchive opens a contents= file itself, with open(2) from the working directory: it would
+// follow symlinks and absolute paths out of the source, and hand over the bytes while the spec
+// is read. So the keyword reaches it disguised as link= (hex, under a prefix), which it only
+// stores; the file is opened beneath the source when it is written (write_content).
+constexpr std::string_view contents_tag = "ukfs-contents:";
+
+std::string disguise_contents(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const bool word_start =
+            i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n';
+        std::size_t key = 0;
+        if (word_start && text.compare(i, 9, "contents=") == 0)
+            key = 9;
+        else if (word_start && text.compare(i, 8, "content=") == 0)
+            key = 8;
+        if (key == 0) {
+            out += text[i++];
+            continue;
+        }
+        std::size_t end = text.find_first_of(" \t\n", i + key);
+        if (end == std::string::npos)
+            end = text.size();
+        if (end > i + key && text[end - 1] == '\\' && end < text.size() && text[end] == '\n')
+            --end;  // a continuation backslash belongs to the line, not to the value
+        out += "link=";
+        out += contents_tag;
+        for (std::size_t j = i + key; j < end; ++j)
+            out += fmt::format("{:02x}", static_cast<unsigned char>(text[j]));
+        i = end;
+    }
+    return out;
+}
+
+// The contents= value hidden by disguise_contents, with mtree(5)'s escapes undone; nullopt when
+// `link` is a real link target.
+std::optional<std::string> reveal_contents(std::string_view link) {
+    if (!link.starts_with(contents_tag))
+        return std::nullopt;
+    link.remove_prefix(contents_tag.size());
+    auto digit = [](char h) {
+        return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
+    };
+    std::string raw;
+    for (std::size_t i = 0; i < link.size(); i += 2) {
+        const int hi = digit(link[i]), lo = i + 1 < link.size() ? digit(link[i + 1]) : -1;
+        if (hi < 0 || lo < 0)
+            return std::string{};  // not ours after all: refused as naming no file
+        raw += static_cast<char>(hi << 4 | lo);
+    }
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] != '\\' || i + 1 >= raw.size()) {
+            out += raw[i];
+            continue;
+        }
+        const char e = raw[++i];
+        if (e >= '0' && e <= '3' && i + 2 < raw.size() && raw[i + 1] >= '0' && raw[i + 1] <= '7' &&
+            raw[i + 2] >= '0' && raw[i + 2] <= '7') {
+            out += static_cast<char>(((e - '0') << 6) | ((raw[i + 1] - '0') << 3) |
+                                     (raw[i + 2] - '0'));
+            i += 2;
+            continue;
+        }
+        switch (e) {
+        case 's': out += ' '; break;
+        case 't': out += '\t'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 'a': out += '\a'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'v': out += '\v'; break;
+        default:
+            out += '\\';
+            out += e;
+            break;
+        }
+    }
+    return out;
+}
+
 // Overlay an mtree specification: its entries' attributes replace the source's; entries the
 // source lacks are added. libarchive fills what the spec leaves out from the file of the same
 // path in the source ("checkfs"), which is why it reads with the source as the working
 // directory.
 bool plan_spec(Ctx& c, const std::string& spec, int root, Plan& plan) {
-    const int spec_fd = ::open(spec.c_str(), O_RDONLY | O_CLOEXEC);
-    if (spec_fd < 0) {
-        c.fail_errno(spec, errno);
-        return false;
+    std::string text;
+    {
+        const int spec_fd = ::open(spec.c_str(), O_RDONLY | O_CLOEXEC);
+        if (spec_fd < 0) {
+            c.fail_errno(spec, errno);
+            return false;
+        }
+        char buf[1 << 16];
+        ssize_t got;
+        while ((got = ::read(spec_fd, buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR))
+            if (got > 0)
+                text.append(buf, static_cast<std::size_t>(got));
+        const int err = errno;
+        ::close(spec_fd);
+        if (got < 0) {
+            c.fail_errno(spec, err);
+            return false;
+        }
     }
+    text = disguise_contents(text);
     const int cwd = ::open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cwd < 0 || fchdir(root) != 0) {
         c.fail_errno(".", errno);
         if (cwd >= 0)
             ::close(cwd);
-        ::close(spec_fd);
         return false;
     }
     archive* a = archive_read_new();
     archive_read_support_format_mtree(a);
     archive_read_set_options(a, "mtree:checkfs");
     bool ok = true;
-    if (archive_read_open_fd(a, spec_fd, 1 << 16) != ARCHIVE_OK) {
+    if (archive_read_open_memory(a, text.data(), text.size()) != ARCHIVE_OK) {
         c.warnx("{}: {}", spec, archive_error_string(a));
         ok = false;
     }
@@ -213,18 +310,22 @@ bool plan_spec(Ctx& c, const std::string& spec, int root, Plan& plan) {
             n.mtime = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
         else if (!known)
             n.mtime = {0, -1};  // filled in with the build's time
-        if (type == AE_IFLNK && archive_entry_symlink(e) != nullptr)
-            n.link = archive_entry_symlink(e);
+        const char* link = archive_entry_symlink(e);
+        if (auto file = reveal_contents(link != nullptr ? link : "")) {
+            if (type != AE_IFREG || file->empty()) {
+                c.warnx("{}: contents= names no file, or the entry is not a file", path);
+                ok = false;
+                continue;
+            }
+            n.contents = std::move(*file);
+            n.from_source = false;
+        } else if (type == AE_IFLNK && link != nullptr) {
+            n.link = link;
+        }
         if (type == AE_IFCHR || type == AE_IFBLK)
             n.rdev = archive_entry_rdev(e);
-        if (type == AE_IFREG && !n.from_source) {
-            std::byte buf[1 << 16];
-            for (la_ssize_t got; (got = archive_read_data(a, buf, sizeof buf)) > 0;)
-                n.data.insert(n.data.end(), buf, buf + got);
-        }
     }
     archive_read_free(a);
-    ::close(spec_fd);
     if (fchdir(cwd) != 0) {
         c.fail_errno(".", errno);
         ok = false;
@@ -233,7 +334,8 @@ bool plan_spec(Ctx& c, const std::string& spec, int root, Plan& plan) {
     return ok;
 }
 
-bool write_content(Ctx& c, int root, const std::string& path, const Node& n) {
+bool write_content(Ctx& c, int root, const std::string& path, const std::string& source_path,
+                   const Node& n) {
     auto f = c.mnt->open_file(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (!f) {
         c.fail(path, f.error());
@@ -250,13 +352,13 @@ bool write_content(Ctx& c, int root, const std::string& path, const Node& n) {
         Progress::get().add_bytes(bytes.size());
         return true;
     };
-    if (!n.from_source) {
-        if (!n.data.empty() && !put(n.data))
-            return false;
-    } else {
-        const int fd = open_beneath(root, path.substr(1), O_RDONLY | O_NONBLOCK);
+    // The source file of the same path, or the spec's contents= file, opened beneath the
+    // source; otherwise the file stays empty.
+    const std::string from = n.from_source ? source_path : n.contents;
+    if (!from.empty()) {
+        const int fd = open_beneath(root, from, O_RDONLY | O_NONBLOCK);
         if (fd < 0) {
-            c.fail_errno(path.substr(1), errno);
+            c.fail_errno(from, errno);
             return false;
         }
         // One buffer for every file: making and zeroing a new one per file costs more than
@@ -268,7 +370,7 @@ bool write_content(Ctx& c, int root, const std::string& path, const Node& n) {
             if (got < 0 && errno == EINTR)
                 continue;
             if (got < 0) {
-                c.fail_errno(path.substr(1), errno);
+                c.fail_errno(from, errno);
                 ok = false;
             } else if (got == 0) {
                 break;
@@ -308,7 +410,7 @@ bool make_node(Ctx& c, int root, const std::string& base, const std::string& pat
     } else if (S_ISLNK(n.mode)) {
         r = c.mnt->symlink(n.link, path);
     } else if (S_ISREG(n.mode)) {
-        if (!write_content(c, root, path, n))
+        if (!write_content(c, root, path, path.substr(base.size() + 1), n))
             return false;
     } else {
         r = c.mnt->mknod(path, n.mode, n.rdev);
@@ -396,9 +498,7 @@ int cmd_populate(Ctx& c, std::vector<std::string>& args) {
     }
     if (ok && !spec.empty())
         ok = plan_spec(c, spec, root, plan);
-    std::optional<std::int64_t> clamp;
-    if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde != nullptr && *sde != '\0')
-        clamp = std::strtoll(sde, nullptr, 10);
+    const std::optional<std::int64_t> clamp = source_date_epoch();
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
     if (clamp)
@@ -458,6 +558,7 @@ const char* const populate_usage =
     "           owners, modes, times, hard links, symlinks, devices, FIFOs and extended\n"
     "           attributes (where the type holds them) kept, or owners and modes set by\n"
     "           -u/-g/-m/-M or an mtree(5) spec (-F), whose entries may add paths the source\n"
-    "           lacks; entries in a fixed order; times clamped to SOURCE_DATE_EPOCH.";
+    "           lacks (contents= files read beneath SOURCE_DIR); entries in a fixed order; times\n"
+    "           clamped to SOURCE_DATE_EPOCH. With it and -o seed=N, the same bytes every run.";
 
 }  // namespace fsu

@@ -339,7 +339,7 @@ Result<void> Ext2Fs::store_super(bool clean) {
     std::uint16_t state = m_sb.s_state.get();
     state = static_cast<std::uint16_t>(clean ? state | state_valid : state & ~state_valid);
     m_sb.s_state.set(state);
-    const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    const auto now = static_cast<std::uint64_t>(this->now().tv_sec);
     m_sb.s_wtime.set(static_cast<std::uint32_t>(now));
     m_sb.s_wtime_hi = static_cast<std::uint8_t>(now >> 32);
     if (g.metadata_csum())
@@ -357,7 +357,7 @@ Result<void> Ext2Fs::add_compat_feature(std::uint32_t f) {
 }
 
 Result<void> Ext2Fs::begin_writing() {
-    const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    const auto now = static_cast<std::uint64_t>(this->now().tv_sec);
     m_sb.s_mtime.set(static_cast<std::uint32_t>(now));
     m_sb.s_mtime_hi = static_cast<std::uint8_t>(now >> 32);
     m_sb.s_mnt_count.set(static_cast<std::uint16_t>(m_sb.s_mnt_count.get() + 1));

@@ -85,8 +85,8 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ext2fs(const vfs::MountRequest& r
     options.ordered = req.ordered_writes();
     auto cache = UKFS_TRY(io::BufferCache::create(device, g.block_size, options));
     std::vector<GroupInfo> groups = UKFS_TRY(load_groups(g, *cache));
-    auto fs = std::make_unique<Ext2Fs>(g, sb, std::move(cache), std::move(groups),
-                                       req.read_only());
+    auto fs = std::make_unique<Ext2Fs>(g, sb, std::move(cache), std::move(groups), req.read_only());
+    fs->set_clock(req.clock);
 
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));
     if (root.type != VType::dir)

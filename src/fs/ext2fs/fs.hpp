@@ -92,6 +92,12 @@ public:
     Result<void> add_compat_feature(std::uint32_t f);
     // A new inode generation number.
     std::uint32_t next_generation() { return m_generation++; }
+    // The mount's clock: every time a write stamps as "now", and the generation numbers' start.
+    void set_clock(const vfs::Clock& clock) {
+        m_clock = clock;
+        m_generation = clock.start(m_generation);
+    }
+    timespec now() const { return m_clock.now(); }
     bool needs_recovery() const { return m_geometry.has_incompat(incompat_recover); }
     // Free blocks and inodes summed over the groups (the superblock's totals lag in ext4).
     std::pair<std::uint64_t, std::uint64_t> free_totals() const;
@@ -118,6 +124,7 @@ private:
     bool m_read_only;
     bool m_writing = false;  // begin_writing() done: unmount marks the file system clean
     std::uint32_t m_generation;
+    vfs::Clock m_clock;
     mutable std::mutex m_verified_lock;  // guards m_verified (shared operations add to it)
     std::unordered_set<std::uint64_t> m_verified;
 };

@@ -277,9 +277,7 @@ Result<InodeData> new_inode(Ext2Fs& fs, std::uint32_t ino, std::uint16_t mode, s
     if (g.inode_size > good_old_inode_size)
         d.extra_isize = static_cast<std::uint32_t>(std::min<std::size_t>(
             sizeof(Inode) - good_old_inode_size, g.inode_size - good_old_inode_size));
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    d.atime = d.mtime = d.ctime = d.crtime = now;
+    d.atime = d.mtime = d.ctime = d.crtime = fs.now();
     if (g.metadata_csum())
         d.csum_seed = inode_csum_seed(g, ino, d.generation);
     if (extents) {

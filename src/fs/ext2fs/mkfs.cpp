@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "base/crc32c.hpp"
+#include "base/time.hpp"
 #include "fs/ext2fs/csum.hpp"
 #include "fs/ext2fs/format.hpp"
 #include "fs/ext2fs/journal.hpp"
@@ -648,9 +649,10 @@ Result<void> mkfs(io::BlockDevice& dev, const MkfsOptions& options) {
     Layout l = UKFS_TRY(plan_layout(options, dev.size()));
     std::optional<std::uint64_t> state = options.seed;
     Ctx c{options, l, l.g, 0, {}};
-    const std::time_t now = std::time(nullptr);
+    // Times: the option, else SOURCE_DATE_EPOCH (reproducible builds), else now.
+    const std::int64_t now = source_date_epoch().value_or(std::time(nullptr));
     c.now = options.time ? *options.time
-                         : static_cast<std::uint32_t>(std::clamp<std::time_t>(now, 0, 0x7FFFFFFF));
+                         : static_cast<std::uint32_t>(std::clamp<std::int64_t>(now, 0, 0x7FFFFFFF));
     l.g.uuid = options.uuid ? *options.uuid : make_uuid(state);
     c.hash_seed = options.hash_seed ? *options.hash_seed : make_uuid(state);
     l.g.csum_seed = crc32c_update(~std::uint32_t{0}, std::as_bytes(std::span(l.g.uuid)));

@@ -25,12 +25,6 @@ namespace {
 
 constexpr std::uint16_t link_max = 65000;  // EXT4_LINK_MAX
 
-timespec now() {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    return t;
-}
-
 Ext2Vnode& ext2(vfs::Vnode& v) {
     return static_cast<Ext2Vnode&>(v);
 }
@@ -111,7 +105,7 @@ Result<void> release_inode(Ext2Fs& fs, InodeData& inode) {
         UKFS_TRY(truncate_blocks(fs, inode, 0));
     UKFS_TRY(release_xattr_block(fs, inode));
     inode.size = 0;
-    inode.dtime = static_cast<std::uint32_t>(now().tv_sec);
+    inode.dtime = static_cast<std::uint32_t>(fs.now().tv_sec);
     inode.links = 0;
     UKFS_TRY(store_inode(fs, inode));
     return fs.free_inode(inode.ino, inode.type == VType::dir);
@@ -189,7 +183,7 @@ Result<void> Ext2Vnode::setattr(const vfs::SetAttr& c) {
             return Error::sys(EINVAL, "ext2fs: only a regular file's size can change");
         if (*c.size != n.size) {
             UKFS_TRY(resize(m_fs, n, *c.size));
-            n.mtime = now();
+            n.mtime = m_fs.now();
         }
     }
     if (c.flags)
@@ -206,7 +200,7 @@ Result<void> Ext2Vnode::setattr(const vfs::SetAttr& c) {
         n.mtime = *c.mtime;
     if (c.birthtime)
         n.crtime = *c.birthtime;
-    n.ctime = now();
+    n.ctime = m_fs.now();
     return store();
 }
 
@@ -288,7 +282,7 @@ Result<void> Ext2Vnode::link(std::string_view name, vfs::Vnode& target) {
     if (m_inode.links == 0)
         return Error::sys(ENOENT, "ext2fs: the directory was removed");
     ++t.links;
-    t.ctime = now();
+    t.ctime = m_fs.now();
     UKFS_TRY(store_inode(m_fs, t));
     m_fs.cache().barrier();
     UKFS_TRY(dir_add(m_fs, m_inode, name, t.ino, t.type));
@@ -300,7 +294,7 @@ Result<void> Ext2Vnode::remove(std::string_view name, vfs::Vnode& child) {
     UKFS_TRY(writable(m_fs));
     InodeData& c = ext2(child).inode();
     UKFS_TRY(dir_remove(m_fs, m_inode, name));
-    m_inode.mtime = m_inode.ctime = now();
+    m_inode.mtime = m_inode.ctime = m_fs.now();
     UKFS_TRY(store());
     if (c.links > 0)
         --c.links;
@@ -317,7 +311,7 @@ Result<void> Ext2Vnode::rmdir(std::string_view name, vfs::Vnode& child) {
         return Error::sys(ENOTEMPTY);
     UKFS_TRY(dir_remove(m_fs, m_inode, name));
     drop_dir_link(m_inode);
-    m_inode.mtime = m_inode.ctime = now();
+    m_inode.mtime = m_inode.ctime = m_fs.now();
     UKFS_TRY(store());
     c.links = 0;
     c.ctime = m_inode.ctime;
@@ -343,7 +337,7 @@ Result<void> Ext2Vnode::rename(std::string_view name, vfs::Vnode& child, vfs::Vn
         } else if (r.links > 0) {
             --r.links;
         }
-        r.ctime = now();
+        r.ctime = m_fs.now();
         UKFS_TRY(store_inode(m_fs, r));
     } else {
         UKFS_TRY(dir_add(m_fs, to, to_name, c.ino, c.type));
@@ -354,7 +348,7 @@ Result<void> Ext2Vnode::rename(std::string_view name, vfs::Vnode& child, vfs::Vn
         drop_dir_link(from);
         add_dir_link(g, to);
     }
-    const timespec t = now();
+    const timespec t = m_fs.now();
     c.ctime = t;
     from.mtime = from.ctime = to.mtime = to.ctime = t;
     UKFS_TRY(store_inode(m_fs, c));
@@ -379,7 +373,7 @@ Result<std::size_t> Ext2Vnode::write(std::uint64_t offset, std::span<const std::
     if (m_inode.type != VType::reg)
         return Error::sys(EINVAL, "ext2fs: write to a node that is not a regular file");
     auto done = write_data(m_fs, m_inode, offset, src);
-    m_inode.mtime = m_inode.ctime = now();
+    m_inode.mtime = m_inode.ctime = m_fs.now();
     UKFS_TRY(store());  // also after a failure: blocks may have been mapped before it
     return done;
 }

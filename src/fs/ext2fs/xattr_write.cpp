@@ -227,12 +227,6 @@ Result<Key> key_of(std::string_view name) {
                       fmt::format("ext2fs: no attribute namespace of ext4 stores {}", name));
 }
 
-timespec now() {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    return t;
-}
-
 }  // namespace
 
 std::uint32_t xattr_entry_hash(std::string_view name, std::span<const std::byte> value) {
@@ -342,7 +336,7 @@ Result<void> Ext2Vnode::change_xattr(std::uint8_t index, std::string_view name,
         UKFS_TRY(store_block(m_fs, d, block, in_block));
     if (ibody_changed)
         encode_ibody(d, ibody);
-    d.ctime = now();
+    d.ctime = m_fs.now();
     return {};
 }
 

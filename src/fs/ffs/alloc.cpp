@@ -49,12 +49,6 @@ void set_u32_at(const Order& o, std::vector<std::byte>& b, std::size_t off, std:
     std::memcpy(b.data() + off, &r, 4);
 }
 
-timespec now() {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    return t;
-}
-
 }  // namespace
 
 Result<FfsFs::Cg*> FfsFs::cg(std::uint32_t c) {

@@ -189,6 +189,7 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
     options.ordered = req.ordered_writes();
     auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.fsize, options));
     auto fs = std::make_unique<FfsFs>(g, found.sb, std::move(cache), req.read_only());
+    fs->set_clock(req.clock);
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));
     if (root.type != VType::dir)
         return Error::corrupt("ffs: inode 2", "the root is not a directory");

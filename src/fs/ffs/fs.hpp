@@ -87,6 +87,12 @@ public:
     // The first data fragment of the group holding inode `ino`: where its data starts.
     std::uint64_t inode_pref(std::uint32_t ino) const;
     std::uint32_t next_generation() { return ++m_generation; }
+    // The mount's clock: every time a write stamps as "now", and the generation numbers' start.
+    void set_clock(const vfs::Clock& clock) {
+        m_clock = clock;
+        m_generation = clock.start(m_generation);
+    }
+    timespec now() const { return m_clock.now(); }
 
 private:
     struct Cg {
@@ -109,6 +115,7 @@ private:
     bool m_writing = false;  // begin_writing() done: unmount marks the file system clean
     std::uint32_t m_contigsumsize = 0;
     std::uint32_t m_generation = 0;
+    vfs::Clock m_clock;
     std::vector<std::unique_ptr<Cg>> m_cgs;  // loaded on first use
     std::vector<Csum> m_csum;                // the summary area (fs_csaddr), one per group
 };

@@ -21,12 +21,6 @@ constexpr std::uint64_t symlink_max = 1023;  // MAXPATHLEN less the NUL
 constexpr std::uint32_t settable_flags =
     uf_nodump | uf_immutable | uf_append | uf_opaque | sf_archived | sf_immutable | sf_append;
 
-timespec now() {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    return t;
-}
-
 FfsVnode& ffs(vfs::Vnode& v) {
     return static_cast<FfsVnode&>(v);
 }
@@ -99,7 +93,7 @@ Result<void> FfsVnode::setattr(const vfs::SetAttr& c) {
                 (void)store();
                 return r;
             }
-            n.mtime = now();
+            n.mtime = m_fs.now();
         }
     }
     if (c.flags)
@@ -116,7 +110,7 @@ Result<void> FfsVnode::setattr(const vfs::SetAttr& c) {
         n.mtime = *c.mtime;
     if (c.birthtime && m_fs.geometry().ufs2)
         n.birthtime = *c.birthtime;
-    n.ctime = now();
+    n.ctime = m_fs.now();
     return store();
 }
 
@@ -157,7 +151,7 @@ Result<InodeNo> FfsVnode::make_node(std::string_view name, const vfs::NewNode& s
     child.uid = spec.uid;
     child.gid = spec.gid;
     child.gen = m_fs.next_generation();
-    child.atime = child.mtime = child.ctime = now();
+    child.atime = child.mtime = child.ctime = m_fs.now();
     if (g.ufs2)
         child.birthtime = child.ctime;
     auto filled = [&]() -> Result<void> {
@@ -217,7 +211,7 @@ Result<void> FfsVnode::link(std::string_view name, vfs::Vnode& target) {
     if (m_inode.nlink == 0)
         return Error::sys(ENOENT, "ffs: the directory was removed");
     ++t.nlink;
-    t.ctime = now();
+    t.ctime = m_fs.now();
     UKFS_TRY(store_inode(m_fs, t));
     if (auto added = dir_add(m_fs, m_inode, name, t.ino, t.type); !added) {
         --t.nlink;
@@ -232,7 +226,7 @@ Result<void> FfsVnode::remove(std::string_view name, vfs::Vnode& child) {
     UKFS_TRY(writable(m_fs));
     InodeData& c = ffs(child).inode();
     UKFS_TRY(dir_remove(m_fs, m_inode, name));
-    m_inode.mtime = m_inode.ctime = now();
+    m_inode.mtime = m_inode.ctime = m_fs.now();
     UKFS_TRY(store());
     if (c.nlink > 0)
         --c.nlink;
@@ -250,7 +244,7 @@ Result<void> FfsVnode::rmdir(std::string_view name, vfs::Vnode& child) {
     UKFS_TRY(dir_remove(m_fs, m_inode, name));
     if (m_inode.nlink > 2)
         --m_inode.nlink;  // the child's ".."
-    m_inode.mtime = m_inode.ctime = now();
+    m_inode.mtime = m_inode.ctime = m_fs.now();
     UKFS_TRY(store());
     c.nlink = 0;
     c.ctime = m_inode.ctime;
@@ -267,7 +261,7 @@ Result<void> FfsVnode::rename(std::string_view name, vfs::Vnode& child, vfs::Vno
     if (moves_dir && to.nlink >= link_max &&
         (replaced == nullptr || replaced->type() != VType::dir))
         return Error::sys(EMLINK);
-    const timespec t = now();
+    const timespec t = m_fs.now();
     if (replaced != nullptr) {
         InodeData& r = ffs(*replaced).inode();
         if (r.type == VType::dir && !UKFS_TRY(dir_is_empty(m_fs, r)))
@@ -316,7 +310,7 @@ Result<std::size_t> FfsVnode::write(std::uint64_t offset, std::span<const std::b
     if (m_inode.type != VType::reg)
         return Error::sys(EINVAL);
     auto done = write_data(m_fs, m_inode, offset, src);
-    m_inode.mtime = m_inode.ctime = now();
+    m_inode.mtime = m_inode.ctime = m_fs.now();
     UKFS_TRY(store());  // also after a failure: blocks may have been mapped before it
     return done;
 }

@@ -291,6 +291,7 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_msdos(const vfs::MountRequest& re
     co.ordered = req.ordered_writes();
     auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.bytes_per_sector, co));
     auto fs = std::make_unique<Msdosfs>(g, std::move(cache), parse_args(req), ro);
+    fs->set_clock(req.clock);
     if (g.type == FatType::fat32)
         UKFS_TRY(fs->chain(g.root_cluster, "msdos: root directory"));
     if (!ro) {

@@ -179,6 +179,9 @@ public:
                 std::uint8_t* tenth) const;
 
     Result<void> mark_dirty_bit();
+    // The mount's clock: every time a write stamps as "now".
+    void set_clock(const vfs::Clock& clock) { m_clock = clock; }
+    timespec now() const { return m_clock.now(); }
 
 private:
     Result<void> write_fsinfo();
@@ -188,6 +191,7 @@ private:
     std::unique_ptr<io::BufferCache> m_cache;
     Options m_options;
     bool m_read_only;
+    vfs::Clock m_clock;
     bool m_was_clean = true;  // FAT[1] said clean at mount
     bool m_dirty_marked = false;
     std::optional<std::uint32_t> m_free;  // exact free count once known

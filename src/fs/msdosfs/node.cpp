@@ -104,7 +104,7 @@ Result<vfs::Attr> MsdosNode::getattr() {
 
 void MsdosNode::touch_mtime() {
     std::uint16_t d, t;
-    m_fs.to_dos(now(), d, t, nullptr);
+    m_fs.to_dos(m_fs.now(), d, t, nullptr);
     m_raw.DIR_WrtDate.set(d);
     m_raw.DIR_WrtTime.set(t);
     m_raw.DIR_LstAccDate.set(d);
@@ -238,7 +238,7 @@ Result<InodeNo> MsdosNode::create(std::string_view name, const vfs::NewNode& spe
         raw.DIR_Attr |= attr_read_only;
     std::uint16_t d, t;
     std::uint8_t tenth;
-    m_fs.to_dos(now(), d, t, &tenth);
+    m_fs.to_dos(m_fs.now(), d, t, &tenth);
     raw.DIR_CrtDate.set(d);
     raw.DIR_CrtTime.set(t);
     raw.DIR_CrtTimeTenth = tenth;

@@ -205,12 +205,14 @@ Result<std::uint64_t> FfsFs::alloc_in_cg(std::uint32_t c, std::uint64_t pref, st
     const std::uint32_t nblks = o.u32(h.cg_ndblk) / g.frag;
     const std::uint64_t base = g.cgbase(c);
     const bool pref_here = pref >= base && pref - base < std::uint64_t{nblks} * g.frag;
-    const auto block_free = [&](std::uint32_t b) {
-        for (std::uint32_t j = 0; j < g.frag; ++j)
-            if (!bit(cg.bytes, freeoff, b * g.frag + j))
-                return false;
-        return true;
+    // A block's fragment bits lie in one byte of the map (fs_frag is 1, 2, 4 or 8): the free
+    // ones, shifted down.
+    const auto free_bits = [&](std::uint32_t b) {
+        const std::uint32_t first = b * g.frag;
+        return (std::to_integer<unsigned>(cg.bytes[freeoff + first / 8]) >> (first % 8)) &
+               ((1u << g.frag) - 1);
     };
+    const auto block_free = [&](std::uint32_t b) { return free_bits(b) == (1u << g.frag) - 1; };
     const auto take_block = [&]() -> Result<std::uint32_t> {
         if (o.u32(h.cg_cs.cs_nbfree) == 0 || nblks == 0)
             return ~0u;
@@ -255,6 +257,9 @@ Result<std::uint64_t> FfsFs::alloc_in_cg(std::uint32_t c, std::uint64_t pref, st
         start = 0;
     for (std::uint32_t i = 0; i < nb_all; ++i) {
         const std::uint32_t b = (start + i) % nb_all;
+        // Only a partly free block can hold the run (a block past cg_ndblk is looked at below).
+        if ((b + 1) * g.frag <= ndblk && (free_bits(b) == 0 || block_free(b)))
+            continue;
         std::uint32_t run = 0;
         for (std::uint32_t j = 0; j <= g.frag; ++j) {
             const std::uint32_t f = b * g.frag + j;

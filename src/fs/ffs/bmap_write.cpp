@@ -56,6 +56,11 @@ std::uint64_t pref_for(FfsFs& fs, const InodeData& n, std::uint64_t lbn) {
     const Geometry& g = fs.geometry();
     if (lbn > 0 && lbn - 1 < ndaddr && n.db[lbn - 1] != 0)
         return n.db[lbn - 1] + g.frag;
+    if (lbn > ndaddr) {  // appending past the direct blocks: after the last block written
+        auto prev = map_block(fs, n, lbn - 1);
+        if (prev && *prev != 0)
+            return *prev + g.frag;
+    }
     return fs.inode_pref(n.ino);
 }
 

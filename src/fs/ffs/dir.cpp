@@ -13,25 +13,41 @@ namespace uk::ffs {
 
 namespace {
 
-// One chunk of `dir` at byte `off` (a multiple of dirblksiz, inside the size).
-Result<void> read_chunk(FfsFs& fs, const InodeData& dir, std::uint64_t off,
-                        std::span<std::byte, dirblksiz> out) {
-    const Geometry& g = fs.geometry();
-    const std::uint64_t lbn = g.lblkno(off);
-    const std::uint64_t addr = UKFS_TRY(map_block(fs, dir, lbn));
-    if (addr == 0)
-        return Error::corrupt(dir.what(), fmt::format("directory block {} is a hole", lbn));
-    return fs.read_bytes(addr, g.blkoff(off), out);
-}
+// Reads the chunks of one directory in order, mapping each block once.
+class ChunkReader {
+public:
+    ChunkReader(FfsFs& fs, const InodeData& dir) : m_fs(fs), m_dir(dir) {}
+
+    // The chunk at byte `off` (a multiple of dirblksiz, inside the size).
+    Result<void> read(std::uint64_t off, std::span<std::byte, dirblksiz> out) {
+        const Geometry& g = m_fs.geometry();
+        const std::uint64_t lbn = g.lblkno(off);
+        if (lbn != m_lbn) {
+            m_addr = UKFS_TRY(map_block(m_fs, m_dir, lbn));
+            if (m_addr == 0)
+                return Error::corrupt(m_dir.what(),
+                                      fmt::format("directory block {} is a hole", lbn));
+            m_lbn = lbn;
+        }
+        return m_fs.read_bytes(m_addr, g.blkoff(off), out);
+    }
+
+private:
+    FfsFs& m_fs;
+    const InodeData& m_dir;
+    std::uint64_t m_lbn = ~std::uint64_t{0};
+    std::uint64_t m_addr = 0;
+};
 
 template <class Visit>
 Result<void> walk(FfsFs& fs, const InodeData& dir, std::uint64_t cookie, Visit&& visit) {
     const Geometry& g = fs.geometry();
     const Order o = g.order;
     std::array<std::byte, dirblksiz> chunk{};
+    ChunkReader reader(fs, dir);
     for (std::uint64_t base = cookie & ~std::uint64_t{dirblksiz - 1}; base < dir.size;
          base += dirblksiz) {
-        UKFS_TRY(read_chunk(fs, dir, base, std::span<std::byte, dirblksiz>(chunk)));
+        UKFS_TRY(reader.read(base, std::span<std::byte, dirblksiz>(chunk)));
         std::uint32_t pos = 0;
         while (pos < dirblksiz) {
             const auto where = [&] {

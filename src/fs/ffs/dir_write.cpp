@@ -47,17 +47,18 @@ Result<std::vector<Entry>> parse(const Geometry& g, const InodeData& dir, std::u
     std::vector<Entry> out;
     std::uint32_t pos = 0;
     while (pos < dirblksiz) {
-        const std::string where =
-            fmt::format("{}: directory entry at byte {}", dir.what(), off + pos);
+        const auto where = [&] {
+            return fmt::format("{}: directory entry at byte {}", dir.what(), off + pos);
+        };
         if (dirblksiz - pos < sizeof(DirectHeader))
-            return Error::corrupt(where, "does not fit in its 512-byte chunk");
+            return Error::corrupt(where(), "does not fit in its 512-byte chunk");
         DirectHeader h{};
         std::memcpy(&h, c.data() + pos, sizeof h);
         Entry e{pos, g.order.u16(h.d_reclen), g.order.u32(h.d_ino), h.d_namlen, h.d_type, {}};
         if (e.reclen == 0 || e.reclen % 4 != 0 || e.reclen > dirblksiz - pos)
-            return Error::corrupt(where, fmt::format("d_reclen {} is bad", e.reclen));
+            return Error::corrupt(where(), fmt::format("d_reclen {} is bad", e.reclen));
         if (e.ino != 0 && (e.namlen == 0 || dirsiz(e.namlen) > e.reclen))
-            return Error::corrupt(where, fmt::format("d_namlen {} does not fit", e.namlen));
+            return Error::corrupt(where(), fmt::format("d_namlen {} does not fit", e.namlen));
         e.name = std::string_view(reinterpret_cast<const char*>(c.data()) + pos + sizeof h,
                                   e.ino != 0 ? e.namlen : 0);
         out.push_back(e);

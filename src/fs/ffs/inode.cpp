@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "fs/ffs/lazy_check.hpp"
+
 namespace uk::ffs {
 
 namespace {
@@ -103,12 +105,12 @@ bool fast_symlink(const Geometry& g, const InodeData& n) {
 
 Result<InodeData> load_inode(FfsFs& fs, std::uint64_t ino) {
     const Geometry& g = fs.geometry();
-    const std::string what = fmt::format("ffs: inode {}", ino);
+    const auto what = [&] { return fmt::format("ffs: inode {}", ino); };
     if (ino < root_ino || ino >= g.inodes())
         return Error::corrupt(
-            what, fmt::format("is out of range (root {} to {})", root_ino, g.inodes() - 1));
+            what(), fmt::format("is out of range (root {} to {})", root_ino, g.inodes() - 1));
     const std::uint64_t block = g.ino_to_fsba(ino);
-    UKFS_TRY(g.check_frags(block, g.frag, what + ": inode block"));
+    UKFS_TRY(check_frags_lazy(g, block, g.frag, [&] { return what() + ": inode block"; }));
     const std::uint64_t off = std::uint64_t{g.ino_to_fsbo(ino)} * g.inode_size;
     InodeData n;
     n.ino = static_cast<std::uint32_t>(ino);
@@ -122,26 +124,26 @@ Result<InodeData> load_inode(FfsFs& fs, std::uint64_t ino) {
         decode_ufs1(g, d, n);
     }
     if (n.mode == 0)
-        return Error::corrupt(what, "is not in use (di_mode 0)");
+        return Error::corrupt(what(), "is not in use (di_mode 0)");
     n.type = mode_type(n.mode);
     if (n.type == VType::none)
-        return Error::corrupt(what,
+        return Error::corrupt(what(),
                               fmt::format("has an unknown file type in di_mode {:o}", n.mode));
     if (n.nlink == 0)
-        return Error::corrupt(what, "has no links (di_nlink 0)");
+        return Error::corrupt(what(), "has no links (di_nlink 0)");
     if (n.size > g.maxfilesize)
         return Error::corrupt(
-            what, fmt::format("di_size {} is over the largest file ({})", n.size, g.maxfilesize));
+            what(), fmt::format("di_size {} is over the largest file ({})", n.size, g.maxfilesize));
     if (n.type == VType::dir && n.size % dirblksiz != 0)
-        return Error::corrupt(what, fmt::format("a directory's di_size {} is not a multiple "
-                                                "of {}",
-                                                n.size, dirblksiz));
+        return Error::corrupt(what(), fmt::format("a directory's di_size {} is not a multiple "
+                                                  "of {}",
+                                                  n.size, dirblksiz));
     // A directory has no holes, so it is never larger than the file system (this bounds
     // every walk over it, whatever its block pointers repeat).
     if (n.type == VType::dir && n.size > g.size << g.fshift)
-        return Error::corrupt(what, fmt::format("a directory's di_size {} is larger than the "
-                                                "file system",
-                                                n.size));
+        return Error::corrupt(what(), fmt::format("a directory's di_size {} is larger than the "
+                                                  "file system",
+                                                  n.size));
     return n;
 }
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "fs/ffs/lazy_check.hpp"
+
 #include "fs/ffs/inode.hpp"
 
 namespace uk::ffs {
@@ -75,11 +77,10 @@ void encode_ufs2(const Geometry& g, const InodeData& n, Dinode2& d) {
 
 Result<void> store_inode(FfsFs& fs, const InodeData& n, bool fresh) {
     const Geometry& g = fs.geometry();
-    const std::string what = n.what();
     if (n.ino < root_ino || n.ino >= g.inodes())
-        return Error::corrupt(what, "is out of range");
+        return Error::corrupt(n.what(), "is out of range");
     const std::uint64_t block = g.ino_to_fsba(n.ino);
-    UKFS_TRY(g.check_frags(block, g.frag, what + ": inode block"));
+    UKFS_TRY(check_frags_lazy(g, block, g.frag, [&] { return n.what() + ": inode block"; }));
     const std::uint64_t off = std::uint64_t{g.ino_to_fsbo(n.ino)} * g.inode_size;
     if (g.ufs2) {
         Dinode2 d{};

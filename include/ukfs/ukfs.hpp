@@ -32,6 +32,9 @@ struct MountOptions {
     const void* args = nullptr;  // the type's NetBSD argument structure, or null
     std::size_t args_len = 0;
     std::size_t cache_bytes = std::size_t{64} << 20;
+    // The type's own options, `key=value` or a bare `key` (value ""): ffs takes `backup` and
+    // `sb=N` (see fsu(1)). A key the type does not take is EINVAL.
+    std::vector<std::pair<std::string, std::string>> fs_options;
 };
 
 struct DirEntry {

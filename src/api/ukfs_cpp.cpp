@@ -36,6 +36,7 @@ Result<Mount> Mount::open(std::string_view device, const MountOptions& options) 
     req.args = options.args;
     req.args_len = options.args_len;
     req.cache_budget = options.cache_bytes;
+    req.params = options.fs_options;
     std::unique_ptr<vfs::Mount> m = UKFS_TRY(vfs::attach(req));
     return Mount(std::shared_ptr<vfs::Mount>(std::move(m)));
 }

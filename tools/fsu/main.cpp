@@ -65,7 +65,8 @@ void usage(FILE* out) {
                "(\"disk.img%GPT:2%\", see docs/partitions.md). A type that needs no image (tmpfs)\n"
                "is given \"-\" as IMAGE: fsu shell -t tmpfs - script.\n"
                "-t TYPE  file system type (ext2fs, tmpfs, ...); detected when not given.\n"
-               "-o OPTS  comma-separated: ro, rw, cache=BYTES[k|m|g].\n"
+               "-o OPTS  comma-separated: ro, rw, async, cache=BYTES[k|m|g], and the type's own\n"
+               "         (ffs: backup, sb=SECTOR: a backup superblock, read-only).\n"
                "The image is opened read-only unless the command writes.\n"
                "In cp, cmp and diff an operand written host:PATH is a path on the host, and\n"
                "2:PATH a path in the second image named by -I IMAGE2 (type -T TYPE2); cp\n"
@@ -86,6 +87,7 @@ struct Global {
     std::string type;
     bool read_only = false, read_write = false, async = false;
     std::size_t cache = std::size_t{64} << 20;
+    std::vector<std::pair<std::string, std::string>> fs_options;
 };
 
 bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
@@ -108,8 +110,11 @@ bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
             }
             g.cache = static_cast<std::size_t>(*n);
         } else if (!o.empty()) {
-            c.warnx("unknown mount option: {}", o);
-            return false;
+            // The type's own (ffs: backup, sb=N): the driver refuses those it does not take.
+            const auto eq = o.find('=');
+            g.fs_options.emplace_back(std::string(o.substr(0, eq)),
+                                      eq == std::string_view::npos ? std::string()
+                                                                   : std::string(o.substr(eq + 1)));
         }
     }
     return true;
@@ -363,6 +368,7 @@ int fsu_main(int argc, char** argv) {
     mo.cache_bytes = g.cache;
     mo.flags = g.async ? MNT_ASYNC : 0;
     mo.read_only = g.read_only || (!writes && !g.read_write);
+    mo.fs_options = g.fs_options;
     auto mnt = uk::Mount::open(image, mo);
     if (!mnt && std::strcmp(cmd->name, "shell") == 0 && !g.read_write && !mo.read_only &&
         mnt.error().errnum() == EROFS) {
@@ -371,7 +377,7 @@ int fsu_main(int argc, char** argv) {
     }
     if (!mnt) {
         fmt::print(stderr, "{}: {}: {}\n", display, image, mnt.error().describe());
-        return 1;
+        return mnt.error().message().starts_with("unknown mount option") ? 2 : 1;
     }
     c.mnt = &*mnt;
     c.image = image;

@@ -350,6 +350,17 @@ std::uint64_t FfsFs::inode_pref(std::uint32_t ino) const {
     return m_geometry.cgdmin(m_geometry.ino_to_cg(ino));
 }
 
+std::uint64_t FfsFs::section_pref(std::uint32_t start) const {
+    const Geometry& g = m_geometry;
+    const std::uint64_t avgbfree = g.cs_nbfree / g.ncg;
+    for (std::uint32_t i = 0; i < g.ncg && i < m_csum.size(); ++i) {
+        const std::uint32_t c = (start + i) % g.ncg;
+        if (g.order.u32(m_csum[c].cs_nbfree) >= avgbfree)
+            return g.cgdmin(c);
+    }
+    return 0;
+}
+
 Result<std::uint32_t> FfsFs::alloc_inode(std::uint32_t parent, bool is_dir) {
     const Geometry& g = m_geometry;
     const Order o = g.order;

@@ -88,6 +88,9 @@ public:
     Result<void> free_frags(std::uint64_t addr, std::uint32_t count);
     // The first data fragment of the group holding inode `ino`: where its data starts.
     std::uint64_t inode_pref(std::uint32_t ino) const;
+    // Where a new section of a big file starts: the first group from `start` on (wrapping) with
+    // at least the average of free blocks (ffs_blkpref); 0 when none has.
+    std::uint64_t section_pref(std::uint32_t start) const;
     std::uint32_t next_generation() { return ++m_generation; }
 
 private:

@@ -582,5 +582,54 @@ TEST(FfsWrite, MinfreeReserveIsRootsOnly) {
     expect_clean(img);
 }
 
+// fs_maxbpg: past its single indirect block a big file moves on to another group every
+// fs_maxbpg blocks (ffs_blkpref), so a file that group 0 could hold alone takes blocks from
+// groups 0 and 1.
+TEST(FfsWrite, BigFileSpreadsOverGroups) {
+    TempDir work;
+    const fs::path img = work.path() / "img";
+    write_host_file(img, std::vector<std::byte>(std::size_t{48} << 20));
+    {
+        auto dev = io::ImageFile::open(img.string(), false);
+        ASSERT_TRUE(dev);
+        ASSERT_TRUE(newfs_params(**dev, {{"version", "1"}, {"bsize", "4096"}, {"fsize", "512"}}));
+    }
+    const auto nbfree = [&] {
+        auto dev = io::ImageFile::open(img.string(), true);
+        auto g = derive_geometry(*find_superblock(**dev), (*dev)->size());
+        std::vector<Csum> cs(g->ncg);
+        EXPECT_TRUE((*dev)->read_at(g->csaddr << g->fshift, std::as_writable_bytes(std::span(cs))));
+        std::vector<std::uint32_t> out;
+        for (const Csum& c : cs)
+            out.push_back(g->order.u32(c.cs_nbfree));
+        return std::pair(out, *g);
+    };
+    const auto [before, g] = nbfree();
+    ASSERT_GE(before.size(), 2u);
+    ASSERT_EQ(g.maxbpg, g.nindir);
+    const std::uint64_t blocks = ndaddr + 2 * std::uint64_t{g.nindir} + 200;  // 8.4 MB
+    ASSERT_LT(blocks + 100, before[0]);  // group 0 alone could hold it
+    {
+        auto m = mount_image(img, std::size_t{8} << 20, true);
+        ASSERT_TRUE(m) << m.error().describe();
+        auto fd = (*m)->open("/big", O_RDWR | O_CREAT, 0644);
+        ASSERT_TRUE(fd);
+        ASSERT_TRUE((*m)->write_fd(*fd, 0, pattern(blocks * g.bsize, 3), false));
+        ASSERT_TRUE((*m)->close(*fd));
+        ASSERT_TRUE((*m)->unmount(false));
+    }
+    expect_clean(img);
+    const auto [after, g2] = nbfree();
+    EXPECT_GT(before[0] - after[0], g.nindir) << "group 0";
+    EXPECT_GT(before[1] - after[1], g.nindir) << "group 1";
+    auto m = mount_image(img);
+    ASSERT_TRUE(m);
+    auto fd = (*m)->open("/big", O_RDONLY, 0);
+    ASSERT_TRUE(fd);
+    std::vector<std::byte> got(blocks * g.bsize);
+    ASSERT_TRUE((*m)->read_fd(*fd, 0, got));
+    EXPECT_TRUE(got == pattern(blocks * g.bsize, 3));
+}
+
 }  // namespace
 }  // namespace uk::ffs::test

@@ -1,11 +1,12 @@
 // libFuzzer target for the ffs driver's write side: the input is a sequence of operations
-// (create, write, truncate, mkdir, rmdir, unlink, link, symlink, rename, chmod, mknod, read) over
-// a small pool of names, run on an FFS image in a MemoryDevice. The base images are made once by
-// makefs (the reference maker) at start-up: a UFS1 little-endian image with 4 KiB blocks and a
-// UFS2 big-endian one with 8 KiB blocks; the first byte picks one. Afterwards the image is
-// unmounted, our checker (fsck_ffs' phases) must find it clean, and it must mount read-only
-// with every listed node statting and reading. Errors from the operations are fine (ENOSPC,
-// ENOTEMPTY...); crashes, hangs, leaks and an unclean result are not.
+// (create, write, truncate, mkdir, rmdir, unlink, link, symlink, rename, chmod, mknod, read, a
+// switch between root's and a user's credentials) over a small pool of names, run on an FFS
+// image in a MemoryDevice. The base images are made once by makefs (the reference maker) at
+// start-up: a UFS1 little-endian image with 4 KiB blocks and a UFS2 big-endian one with 8 KiB
+// blocks; the first byte picks one. Afterwards the image is unmounted, our checker (fsck_ffs'
+// phases) must find it clean, and it must mount read-only with every listed node statting and
+// reading. Errors from the operations are fine (ENOSPC, ENOTEMPTY...); crashes, hangs, leaks
+// and an unclean result are not.
 // Without makefs the inputs do nothing.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto m = mount(dev, false);
         std::vector<std::byte> buf(1 << 15);
         for (std::size_t i = 1, ops = 0; i + 4 <= size && ops < max_ops; i += 4, ++ops) {
-            const std::uint8_t op = data[i] % 13;
+            const std::uint8_t op = data[i] % 14;
             const std::string p = path_of(data[i + 1]);
             const std::uint64_t arg = std::uint64_t{data[i + 2]} << 8 | data[i + 3];
             switch (op) {
@@ -117,6 +118,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 9: (void)m->symlink(std::string(arg % 200 + 1, 'l'), p); break;
             case 10: (void)m->chmod(p, arg & 07777, vfs::Follow::no); break;
             case 11: (void)m->mknod(p, S_IFIFO | 0644, 0); break;
+            case 12:  // a writer that is not root stops at the reserve (fs_minfree)
+                m->set_cred((arg & 1) != 0 ? vfs::Cred{1000, 1000, {}} : vfs::Cred{});
+                break;
             default: (void)m->read(p, arg, buf); break;
             }
         }

@@ -45,8 +45,8 @@ Result<Chosen> choose_superblock(io::BlockDevice& dev, const vfs::MountRequest& 
     }
     if (backup || sector) {
         if (!req.read_only())
-            return Error::sys(EROFS, "ffs: a backup superblock is used read-only only; mount "
-                                     "read-only (-o ro)");
+            return Error::sys(EROFS, "ffs: a mount from a superblock copy is read-only only; "
+                                     "mount read-only (-o ro)");
         std::uint64_t at = 0;
         if (sector) {
             at = *sector * dev_bsize;

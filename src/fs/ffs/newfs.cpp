@@ -143,8 +143,11 @@ BuiltCg build_cg(const NewfsLayout& l, Order o, std::uint32_t c, std::uint64_t w
     if (root_frag >= 0) {
         clrbit(out.bytes, freeoff, static_cast<std::uint64_t>(root_frag));
         // makefs finds the root's fragment with ffs_mapsearch, which leaves cg_frotor at the
-        // first fragment of the map byte it found it in.
+        // first fragment of the map byte it found it in; where a fragment is a whole block it
+        // comes through ffs_alloccgblk, which also sets cg_rotor to it.
         o.set(cg.cg_frotor, static_cast<std::uint32_t>(root_frag / 8 * 8));
+        if (l.frag == 1)
+            o.set(cg.cg_rotor, static_cast<std::uint32_t>(root_frag));
     }
 
     // Counts from the map: whole free blocks, and runs of free fragments in the others.

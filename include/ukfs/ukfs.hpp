@@ -34,7 +34,7 @@ struct MountOptions {
     std::size_t cache_bytes = std::size_t{64} << 20;
     // The type's own options, `key=value` or a bare `key` (value ""): ffs takes `backup` and
     // `sb=N` (see fsu(1)). A key the type does not take is EINVAL.
-    std::vector<std::pair<std::string, std::string>> fs_options;
+    std::vector<std::pair<std::string, std::string>> fs_options = {};
 };
 
 struct DirEntry {

@@ -1,7 +1,9 @@
 // libFuzzer target for the ffs driver's write side: the input is a sequence of operations
-// (fuzz::run_ops: every tree-changing operation and reads) over a small pool of names, run on an FFS image in a MemoryDevice. The base images are made once by
-// makefs (the reference maker) at start-up: a UFS1 little-endian image with 4 KiB blocks and a
-// UFS2 big-endian one with 8 KiB blocks; the first byte picks one. Afterwards the image is
+// (fuzz::run_ops: every tree-changing operation, reads, and switches between root's and a
+// user's credentials, so that a user's writes stop at the fs_minfree reserve) over a small pool
+// of names, run on an FFS image in a MemoryDevice. The base images are made once by makefs
+// (the reference maker) at start-up: a UFS1 little-endian image with 4 KiB blocks and a UFS2
+// big-endian one with 8 KiB blocks; the first byte picks one. Afterwards the image is
 // unmounted, our checker (fsck_ffs' phases) must find it clean, and it must mount read-only
 // with every listed node statting and reading. Errors from the operations are fine (ENOSPC,
 // ENOTEMPTY...); crashes, hangs, leaks and an unclean result are not.

@@ -58,7 +58,8 @@ inline const char* const xattr_names[] = {
     "trusted.t", "system.posix_acl_access",      "user.b"};
 
 // Apply the operations `in` spells, four bytes each (operation, path, two argument bytes), at
-// most `max_ops` of them: every operation of the VFS that changes a tree, and reads. Their
+// most `max_ops` of them: every operation of the VFS that changes a tree, reads, and switches
+// between root's credentials and a user's. Their
 // results are not judged: errors (ENOSPC, ENOTEMPTY, EOPNOTSUPP where a driver lacks an
 // operation...) are expected; what the caller checks afterwards is the image.
 inline void run_ops(vfs::Mount& m, std::span<const std::uint8_t> in, const Paths& paths,
@@ -67,7 +68,7 @@ inline void run_ops(vfs::Mount& m, std::span<const std::uint8_t> in, const Paths
     for (std::size_t i = 0, ops = 0; i + 4 <= in.size() && ops < max_ops; i += 4, ++ops) {
         const std::string p = paths.of(in[i + 1]);
         const std::uint64_t arg = std::uint64_t{in[i + 2]} << 8 | in[i + 3];
-        switch (in[i] % 15) {
+        switch (in[i] % 16) {
         case 0: (void)m.create(p, 0644, false); break;
         case 1:
         case 2: {
@@ -95,6 +96,9 @@ inline void run_ops(vfs::Mount& m, std::span<const std::uint8_t> in, const Paths
             break;
         }
         case 13: (void)m.removexattr(p, xattr_names[in[i + 3] % 6], vfs::Follow::no); break;
+        case 14:  // a user's permissions, and the reserve a user may not fill (ffs minfree)
+            m.set_cred((arg & 1) != 0 ? vfs::Cred{1000, 1000, {}} : vfs::Cred{});
+            break;
         default: (void)m.read(p, arg, buf); break;
         }
     }

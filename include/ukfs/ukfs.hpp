@@ -37,6 +37,9 @@ struct MountOptions {
     // starts from `seed` when given.
     std::optional<timespec> time{};
     std::optional<std::uint64_t> seed{};
+    // The type's own options, `key=value` or a bare `key` (value ""): ffs takes `backup` and
+    // `sb=N` (see fsu(1)). A key the type does not take is EINVAL.
+    std::vector<std::pair<std::string, std::string>> fs_options = {};
 };
 
 struct DirEntry {

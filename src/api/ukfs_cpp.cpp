@@ -38,6 +38,7 @@ Result<Mount> Mount::open(std::string_view device, const MountOptions& options) 
     req.cache_budget = options.cache_bytes;
     req.clock.fixed = options.time;
     req.clock.seed = options.seed;
+    req.params = options.fs_options;
     std::unique_ptr<vfs::Mount> m = UKFS_TRY(vfs::attach(req));
     return Mount(std::shared_ptr<vfs::Mount>(std::move(m)));
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 
@@ -90,6 +91,11 @@ Result<std::unique_ptr<Mount>> attach(const AttachRequest& req) {
         return Error::sys(EINVAL, "no device to detect the file system type from");
     }
 
+    for (const auto& p : req.params)
+        if (std::find(driver->mount_params.begin(), driver->mount_params.end(), p.first) ==
+            driver->mount_params.end())
+            return Error::sys(EINVAL, fmt::format("unknown mount option \"{}\" for type {}",
+                                                  p.first, driver->name));
     MountRequest mr;
     mr.device = resources->device;
     mr.flags = req.flags;
@@ -97,6 +103,7 @@ Result<std::unique_ptr<Mount>> attach(const AttachRequest& req) {
     mr.args_len = req.args_len;
     mr.cache_budget = req.cache_budget;
     mr.clock = req.clock;
+    mr.params = req.params;
     std::unique_ptr<FileSystem> fs = UKFS_TRY(driver->mount(mr));
     auto m = UKFS_TRY(Mount::create(std::move(fs), driver->name, req.flags, std::move(resources)));
     m->set_clock(req.clock);

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/result.hpp"
 #include "io/partition/extent.hpp"
@@ -29,6 +31,7 @@ struct AttachRequest {
     std::size_t args_len = 0;
     std::size_t cache_budget = std::size_t{64} << 20;
     Clock clock{};  // the time and seed of the mount's writes
+    std::vector<std::pair<std::string, std::string>> params;  // MountRequest::params
 };
 
 Result<std::unique_ptr<Mount>> attach(const AttachRequest& req);

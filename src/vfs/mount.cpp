@@ -80,6 +80,7 @@ Result<void> Mount::check_writable() const {
 void Mount::set_cred(Cred cred) {
     Exclusive lock(m_lock);
     m_cred = std::move(cred);
+    m_fs->set_caller_root(m_cred.is_root());
 }
 
 Cred Mount::cred() const {

@@ -36,6 +36,9 @@ struct MountRequest {
     std::size_t cache_budget = std::size_t{64} << 20;
     // The time and seed the driver's writes use (see Clock).
     Clock clock{};
+    // The type's own mount options (fsu -o), `key=value` or a bare `key` (value ""), in the
+    // order given. attach() has refused keys not in the driver's Driver::mount_params.
+    std::vector<std::pair<std::string, std::string>> params;
 
     bool read_only() const { return (flags & mnt_rdonly) != 0; }
     // Whether writes keep their order (io::CacheOptions::ordered): all but MNT_ASYNC mounts.
@@ -61,6 +64,8 @@ struct Driver {
     // How sure the driver is that `dev` holds its file system: 0 (no) to 100. May be empty.
     std::function<int(io::BlockDevice& dev)> detect;
     std::function<Result<std::unique_ptr<FileSystem>>(const MountRequest& req)> mount;
+    // The keys of the type's own mount options (MountRequest::params); others are refused.
+    std::vector<std::string> mount_params;
     // Write a new, empty file system over the whole of `dev`. Empty for a type that has no
     // mkfs.
     std::function<Result<void>(io::BlockDevice& dev, const FormatParams& params)> mkfs;

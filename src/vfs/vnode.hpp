@@ -197,6 +197,9 @@ public:
     // Write everything back and mark the file system clean; nothing is called after this.
     virtual Result<void> unmount() = 0;
     virtual bool read_only() const = 0;
+    // Whether the mount's credentials are root's (Mount::set_cred tells; a mount starts as
+    // root). FFS lets only root allocate from its reserve (fs_minfree), as NetBSD's does.
+    virtual void set_caller_root(bool root) { (void)root; }
 };
 
 }  // namespace uk::vfs

@@ -105,6 +105,20 @@ PY
     "$FSU" fsck -t ffs "$W/ffs1.img" >"$W/got"
     rc "ffs: fsck of a damaged summary" 8 $?
     grep -q 'FREE BLK COUNT(S) WRONG IN SUPERBLK' "$W/got" && ok || { bad "ffs: fsck names the fault"; cat "$W/got"; }
+    # A destroyed primary superblock (UFS2 at 8192): the error names the copy in cylinder
+    # group 1 and the options that take it; with -o backup the tree reads back, read-only.
+    makefs -t ffs -o version=2,bsize=4096,fsize=512 -B be -s 16m "$W/ffs2b.img" "$T" >/dev/null
+    dd if=/dev/zero of="$W/ffs2b.img" bs=512 seek=16 count=3 conv=notrunc 2>/dev/null
+    "$FSU" ls -t ffs "$W/ffs2b.img" / >/dev/null 2>"$W/err"
+    rc "ffs: a destroyed primary superblock" 1 $?
+    grep -q 'primary superblock is bad.*-o backup' "$W/err" && ok || { bad "ffs: the error suggests -o backup"; cat "$W/err"; }
+    "$FSU" diff -t ffs -o backup "$W/ffs2b.img" -r "host:$T" / >"$W/got" 2>&1
+    rc "ffs: -o backup reads the whole tree" 0 $?
+    "$FSU" mkdir -t ffs -o backup "$W/ffs2b.img" /new 2>"$W/err"
+    rc "ffs: -o backup refuses writing" 1 $?
+    grep -q 'read-only' "$W/err" && ok || { bad "ffs: -o backup, the refusal says read-only"; cat "$W/err"; }
+    "$FSU" ls -t ffs -o nonsense=1 "$W/ffs1.img" / >/dev/null 2>"$W/err"
+    rc "ffs: an unknown mount option" 2 $?
 fi
 
 # fsu mkfs -t ffs: our newfs, judged by our checker, read back through fsu, and reproducible.

@@ -68,7 +68,8 @@ void usage(FILE* out) {
                "-t TYPE  file system type (ext2fs, tmpfs, ...); detected when not given.\n"
                "-o OPTS  comma-separated: ro, rw, async, cache=BYTES[k|m|g], time=SECONDS (the\n"
                "         time of every write's stamps; default SOURCE_DATE_EPOCH when set),\n"
-               "         seed=N (inode generation numbers: reproducible images).\n"
+               "         seed=N (inode generation numbers: reproducible images), and the\n"
+               "         type's own (ffs: backup, sb=SECTOR: a backup superblock, read-only).\n"
                "The image is opened read-only unless the command writes.\n"
                "In cp, cmp and diff an operand written host:PATH is a path on the host, and\n"
                "2:PATH a path in the second image named by -I IMAGE2 (type -T TYPE2); cp\n"
@@ -91,6 +92,7 @@ struct Global {
     std::size_t cache = std::size_t{64} << 20;
     std::optional<std::int64_t> time;   // -o time=: the clock of every write
     std::optional<std::uint64_t> seed;  // -o seed=: inode generation numbers
+    std::vector<std::pair<std::string, std::string>> fs_options;
 };
 
 bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
@@ -125,8 +127,11 @@ bool parse_mount_options(Ctx& c, std::string_view opts, Global& g) {
             else
                 g.seed = *n;
         } else if (!o.empty()) {
-            c.warnx("unknown mount option: {}", o);
-            return false;
+            // The type's own (ffs: backup, sb=N): the driver refuses those it does not take.
+            const auto eq = o.find('=');
+            g.fs_options.emplace_back(std::string(o.substr(0, eq)),
+                                      eq == std::string_view::npos ? std::string()
+                                                                   : std::string(o.substr(eq + 1)));
         }
     }
     return true;
@@ -386,6 +391,7 @@ int fsu_main(int argc, char** argv) {
     if (g.time)
         mo.time = timespec{static_cast<time_t>(*g.time), 0};
     mo.seed = g.seed;
+    mo.fs_options = g.fs_options;
     auto mnt = uk::Mount::open(image, mo);
     if (!mnt && std::strcmp(cmd->name, "shell") == 0 && !g.read_write && !mo.read_only &&
         mnt.error().errnum() == EROFS) {
@@ -394,7 +400,7 @@ int fsu_main(int argc, char** argv) {
     }
     if (!mnt) {
         fmt::print(stderr, "{}: {}: {}\n", display, image, mnt.error().describe());
-        return 1;
+        return mnt.error().message().starts_with("unknown mount option") ? 2 : 1;
     }
     c.mnt = &*mnt;
     c.image = image;

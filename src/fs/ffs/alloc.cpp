@@ -282,8 +282,20 @@ Result<std::uint64_t> FfsFs::alloc_in_cg(std::uint32_t c, std::uint64_t pref, st
                           "cg_frsum counts a free run the map does not have");
 }
 
+Result<void> FfsFs::check_reserve() const {
+    const Geometry& g = m_geometry;
+    if (m_caller_root || g.minfree == 0)
+        return {};
+    const std::uint64_t free = (g.cs_nbfree << g.fragshift) + g.cs_nffree;
+    if (free <= g.dsize * g.minfree / 100)
+        return Error::sys(ENOSPC,
+                          fmt::format("ffs: only the {}% reserve is left, for root", g.minfree));
+    return {};
+}
+
 Result<std::uint64_t> FfsFs::alloc_frags(std::uint64_t pref, std::uint32_t count) {
     const Geometry& g = m_geometry;
+    UKFS_TRY(check_reserve());
     count = std::clamp<std::uint32_t>(count, 1, g.frag);
     const std::uint32_t c0 =
         pref != 0 && pref < g.size ? static_cast<std::uint32_t>(pref / g.fpg) : 0;
@@ -305,6 +317,7 @@ Result<bool> FfsFs::extend_frags(std::uint64_t addr, std::uint32_t have, std::ui
     const auto idx = static_cast<std::uint32_t>(addr - g.cgbase(c));
     if (want <= have || (idx % g.frag) + want > g.frag)
         return false;
+    UKFS_TRY(check_reserve());
     Cg& cg = *UKFS_TRY(this->cg(c));
     const CylinderGroup h = header(cg.bytes);
     const std::uint32_t freeoff = g.order.u32(h.cg_freeoff);
@@ -334,6 +347,17 @@ Result<void> FfsFs::free_frags(std::uint64_t addr, std::uint32_t count) {
 
 std::uint64_t FfsFs::inode_pref(std::uint32_t ino) const {
     return m_geometry.cgdmin(m_geometry.ino_to_cg(ino));
+}
+
+std::uint64_t FfsFs::section_pref(std::uint32_t start) const {
+    const Geometry& g = m_geometry;
+    const std::uint64_t avgbfree = g.cs_nbfree / g.ncg;
+    for (std::uint32_t i = 0; i < g.ncg && i < m_csum.size(); ++i) {
+        const std::uint32_t c = (start + i) % g.ncg;
+        if (g.order.u32(m_csum[c].cs_nbfree) >= avgbfree)
+            return g.cgdmin(c);
+    }
+    return 0;
 }
 
 Result<std::uint32_t> FfsFs::alloc_inode(std::uint32_t parent, bool is_dir) {

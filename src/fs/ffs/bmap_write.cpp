@@ -85,6 +85,20 @@ Result<std::uint64_t> indirect_block(FfsFs& fs, InodeData& n, std::uint64_t lbn,
             return Error::sys(EFBIG);
         span *= g.nindir;
     }
+    // Past the single indirect block a big file moves to another group every fs_maxbpg blocks
+    // (ffs_blkpref): the block starting a section, and the indirect blocks made for it, go to
+    // the next group with at least the average of free blocks, after the group of the block
+    // before it (or, at the start of an indirect block, the inode's group moved on by lbn /
+    // fs_maxbpg).
+    const std::uint64_t last_index = rest % g.nindir;
+    if (lbn >= ndaddr + std::uint64_t{g.nindir} && last_index % g.maxbpg == 0) {
+        const std::uint64_t start = last_index > 0 && pref > g.frag && pref - g.frag < g.size
+                                        ? (pref - g.frag) / g.fpg + 1
+                                        : g.ino_to_cg(n.ino) + lbn / g.maxbpg;
+        const std::uint64_t section = fs.section_pref(static_cast<std::uint32_t>(start % g.ncg));
+        if (section != 0)
+            pref = section;
+    }
     if (n.ib[level] == 0) {
         n.ib[level] = UKFS_TRY(new_block(fs, n, pref));
         pref = n.ib[level] + g.frag;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -20,6 +21,62 @@ namespace {
 
 // The cache holds at least this many file system blocks.
 constexpr std::size_t min_cache_blocks = 64;
+
+struct Chosen {
+    FoundSuperblock found;
+    Geometry geometry;
+};
+
+// The superblock to mount with. By default the primary, where NetBSD searches; when it does
+// not validate but a copy in cylinder group 1 does, the error says so and names the options
+// that take the copy: `backup` (that copy) and `sb=N` (the copy at 512-byte sector N, as
+// fsck_ffs -b counts). A copy is used read-only: it does not carry the summary totals, and
+// writing would leave the damaged primary in place.
+Result<Chosen> choose_superblock(io::BlockDevice& dev, const vfs::MountRequest& req) {
+    bool backup = false;
+    std::optional<std::uint64_t> sector;
+    for (const auto& p : req.params) {
+        if (p.first == "backup" && p.second.empty())
+            backup = true;
+        else if (p.first == "sb")
+            sector = UKFS_TRY(vfs::param_number(p, 1, dev.size() / dev_bsize));
+        else
+            return Error::sys(EINVAL, fmt::format("ffs: bad mount option \"{}\"", p.first));
+    }
+    if (backup || sector) {
+        if (!req.read_only())
+            return Error::sys(EROFS, "ffs: a mount from a superblock copy is read-only only; "
+                                     "mount read-only (-o ro)");
+        std::uint64_t at = 0;
+        if (sector) {
+            at = *sector * dev_bsize;
+        } else {
+            const Geometry b = UKFS_TRY(find_backup_geometry(dev));
+            at = b.sblock_offset;
+        }
+        const std::optional<FoundSuperblock> f = superblock_at(dev, at);
+        if (!f)
+            return Error::sys(EINVAL, fmt::format("ffs: no superblock magic at byte {}", at));
+        Result<Geometry> g = derive_geometry(*f, dev.size());
+        if (!g)
+            return g.error().context(fmt::format("the superblock copy at byte {}: ", at));
+        return Chosen{*f, *g};
+    }
+    Result<FoundSuperblock> found = find_superblock(dev);
+    Result<Geometry> g =
+        found ? derive_geometry(*found, dev.size()) : Result<Geometry>(found.error());
+    if (g)
+        return Chosen{*found, *g};
+    if (const auto b = find_backup_geometry(dev)) {
+        const std::uint64_t n = b->sblock_offset / dev_bsize;
+        return Error::sys(
+            g.error().errnum(),
+            fmt::format("ffs: the primary superblock is bad ({}); a copy in cylinder group 1 "
+                        "validates: mount read-only with -o backup (or -o sb={})",
+                        g.error().message(), n));
+    }
+    return g.error();
+}
 
 }  // namespace
 
@@ -164,7 +221,7 @@ Result<vfs::StatFs> FfsFs::statfs() {
     s.blocks = g.dsize;
     const std::uint64_t bfree = (g.cs_nbfree << g.fragshift) + g.cs_nffree;
     s.bfree = std::min(bfree, s.blocks);
-    const std::uint64_t reserve = g.dsize / 100 * g.minfree;
+    const std::uint64_t reserve = g.dsize * g.minfree / 100;  // as alloc.cpp's check_reserve
     s.bavail = s.bfree - std::min(s.bfree, reserve);
     s.files = g.inodes() - root_ino;
     s.ffree = std::min(g.cs_nifree, s.files);
@@ -179,8 +236,7 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
     if (req.args != nullptr && req.args_len != 0 && req.args_len < sizeof(ufs_args))
         return Error::sys(EINVAL, "ffs: the mount arguments are not a struct ufs_args");
     io::BlockDevice& dev = *req.device;
-    const FoundSuperblock found = UKFS_TRY(find_superblock(dev));
-    const Geometry g = UKFS_TRY(derive_geometry(found, dev.size()));
+    const auto [found, g] = UKFS_TRY(choose_superblock(dev, req));
     if (!req.read_only())
         UKFS_TRY(check_writable(g, found.sb));
 

@@ -52,6 +52,7 @@ public:
     Result<void> sync() override;
     Result<void> unmount() override;
     bool read_only() const override { return m_read_only; }
+    void set_caller_root(bool root) override { m_caller_root = root; }
 
     const Geometry& geometry() const { return m_geometry; }
     io::BufferCache& cache() { return *m_cache; }
@@ -78,14 +79,18 @@ public:
     Result<std::uint32_t> alloc_inode(std::uint32_t parent, bool is_dir);
     Result<void> free_inode(std::uint32_t ino, bool is_dir);
     // `count` fragments (1 to frag; frag: a whole block) near fragment `pref` (0: none), in
-    // pref's group if it has room, else in another. ENOSPC when none is free.
+    // pref's group if it has room, else in another. ENOSPC when none is free, or when only the
+    // reserve (fs_minfree) is left and the caller is not root (ffs_alloc).
     Result<std::uint64_t> alloc_frags(std::uint64_t pref, std::uint32_t count);
     // Grow the run at `addr` from `have` to `want` fragments in place, if the fragments after it
-    // in its block are free. False when they are not.
+    // in its block are free. False when they are not; ENOSPC as alloc_frags.
     Result<bool> extend_frags(std::uint64_t addr, std::uint32_t have, std::uint32_t want);
     Result<void> free_frags(std::uint64_t addr, std::uint32_t count);
     // The first data fragment of the group holding inode `ino`: where its data starts.
     std::uint64_t inode_pref(std::uint32_t ino) const;
+    // Where a new section of a big file starts: the first group from `start` on (wrapping) with
+    // at least the average of free blocks (ffs_blkpref); 0 when none has.
+    std::uint64_t section_pref(std::uint32_t start) const;
     std::uint32_t next_generation() { return ++m_generation; }
     // The mount's clock: every time a write stamps as "now", and the generation numbers' start.
     void set_clock(const vfs::Clock& clock) {
@@ -101,6 +106,8 @@ private:
     };
     Result<Cg*> cg(std::uint32_t c);
     Result<void> store_super(bool clean);
+    // ENOSPC when a non-root caller would allocate from the reserve (ffs_alloc's freespace()).
+    Result<void> check_reserve() const;
     Result<void> write_back();
     Result<std::uint64_t> alloc_in_cg(std::uint32_t c, std::uint64_t pref, std::uint32_t count);
     void cs_add(std::uint32_t c, Cg& g, int ndir, std::int64_t nbfree, std::int64_t nifree,
@@ -112,7 +119,8 @@ private:
     Superblock m_sb;  // the primary as read, written back with new totals and flags
     std::unique_ptr<io::BufferCache> m_cache;
     bool m_read_only;
-    bool m_writing = false;  // begin_writing() done: unmount marks the file system clean
+    bool m_writing = false;     // begin_writing() done: unmount marks the file system clean
+    bool m_caller_root = true;  // the mount's credentials are root's: the reserve is open
     std::uint32_t m_contigsumsize = 0;
     std::uint32_t m_generation = 0;
     vfs::Clock m_clock;

@@ -140,8 +140,15 @@ BuiltCg build_cg(const NewfsLayout& l, Order o, std::uint32_t c, std::uint64_t w
             setbit(out.bytes, freeoff, d);
     for (std::uint32_t d = dupper; d < ndblk; ++d)
         setbit(out.bytes, freeoff, d);
-    if (root_frag >= 0)
+    if (root_frag >= 0) {
         clrbit(out.bytes, freeoff, static_cast<std::uint64_t>(root_frag));
+        // makefs finds the root's fragment with ffs_mapsearch, which leaves cg_frotor at the
+        // first fragment of the map byte it found it in; where a fragment is a whole block it
+        // comes through ffs_alloccgblk, which also sets cg_rotor to it.
+        o.set(cg.cg_frotor, static_cast<std::uint32_t>(root_frag / 8 * 8));
+        if (l.frag == 1)
+            o.set(cg.cg_rotor, static_cast<std::uint32_t>(root_frag));
+    }
 
     // Counts from the map: whole free blocks, and runs of free fragments in the others.
     std::uint32_t nbfree = 0, nffree = 0;

@@ -23,6 +23,7 @@ void register_ffs(vfs::Registry& registry) {
     driver.needs_device = true;
     driver.detect = detect_ffs;
     driver.mount = mount_ffs;
+    driver.mount_params = {"backup", "sb"};
     driver.mkfs = newfs_params;
     driver.check = [](io::BlockDevice& dev, const vfs::LineSink& out) -> Result<int> {
         const check::CheckResult r = UKFS_TRY(check::check(dev, check::CheckOptions{}, out));

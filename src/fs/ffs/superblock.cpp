@@ -173,6 +173,10 @@ Result<Geometry> derive_geometry(const FoundSuperblock& found, std::uint64_t dev
     }
     g.clean = sb.fs_clean;
     g.minfree = std::min<std::uint32_t>(o.u32(sb.fs_minfree), 99);
+    // Not checked by NetBSD; a value out of range only changes where big files go.
+    g.maxbpg = o.u32(sb.fs_maxbpg);
+    if (g.maxbpg == 0 || g.maxbpg > 1u << 24)
+        g.maxbpg = g.nindir;
     UKFS_TRY(c.need(g.size > 0 && g.size <= device_bytes >> g.fshift,
                     fmt::format("fs_size {} fragments is not inside the device ({} bytes)", g.size,
                                 device_bytes)));

@@ -37,6 +37,7 @@ struct Geometry {
     std::uint64_t maxfilesize = 0;    // the block map's limit (and the superblock's, if lower)
     bool old_dirfmt = false;          // 4.2BSD directories: 16-bit d_namlen, no d_type
     std::uint32_t minfree = 0;        // percent reserved
+    std::uint32_t maxbpg = 0;         // fs_maxbpg: blocks of a file in one group before moving on
     std::uint32_t flags = 0;          // fs_flags (UFS1: fs_old_flags if not updated)
     std::uint8_t clean = 0;           // fs_clean
     std::uint64_t cs_ndir = 0, cs_nbfree = 0, cs_nifree = 0, cs_nffree = 0;  // fs_cstotal

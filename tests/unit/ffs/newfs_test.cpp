@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -288,6 +289,28 @@ TEST_P(NewfsCase, CheckerMountFsstatAndMakefsAgree) {
         if (moved.count(name) != 0)
             continue;
         EXPECT_EQ(ours.at(name), value) << "fs_" << name << " differs from makefs'";
+    }
+
+    // Group 0's rotors: makefs leaves cg_frotor at the map byte holding the root directory's
+    // fragment (the first after the summary area), cg_rotor at that fragment when it is a whole
+    // block (else 0) and cg_irotor at 0; so do we.
+    const auto rotors = [&](const fs::path& p, const std::map<std::string, std::int64_t>& f) {
+        const FoundSuperblock sb = superblock_of(p);
+        CylinderGroup cg{};
+        std::ifstream in(p, std::ios::binary);
+        in.seekg(static_cast<std::streamoff>(f.at("cblkno") * f.at("fsize")));
+        in.read(reinterpret_cast<char*>(&cg), sizeof cg);
+        const std::int64_t root =
+            f.at("dblkno") + (f.at("cssize") + f.at("fsize") - 1) / f.at("fsize");
+        EXPECT_EQ(sb.order.u32(cg.cg_frotor), root / 8 * 8) << p;
+        EXPECT_EQ(sb.order.u32(cg.cg_rotor), f.at("frag") == 1 ? root : 0) << p;
+        EXPECT_EQ(sb.order.u32(cg.cg_irotor), 0u) << p;
+        return std::array<std::uint32_t, 3>{sb.order.u32(cg.cg_rotor), sb.order.u32(cg.cg_frotor),
+                                            sb.order.u32(cg.cg_irotor)};
+    };
+    const auto our_rotors = rotors(img, ours), their_rotors = rotors(ref, theirs);
+    if (c.version == 1) {  // (UFS2: the data space starts elsewhere, see above)
+        EXPECT_EQ(our_rotors, their_rotors);
     }
 
     // UFS1: makefs' image and ours are the same to The Sleuth Kit (times and rotors aside), and

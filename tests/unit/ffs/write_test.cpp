@@ -16,6 +16,7 @@
 
 #include "common/model.hpp"
 #include "fs/ffs/check/fsck.hpp"
+#include "fs/ffs/newfs.hpp"
 #include "image_support.hpp"
 
 namespace uk::ffs::test {
@@ -23,11 +24,15 @@ namespace {
 
 struct Variant {
     const char* name;
-    const char* opts;
+    const char* opts;  // makefs' options, or our newfs' -o words (newfs_params) when `ours`
     bool ufs2;
+    bool ours = false;  // made by our newfs: a UFS2 superblock at 65536, where TSK looks
 };
 
 const Variant variants[] = {
+    {"ufs2_le_8k_newfs", "version=2,endian=le,bsize=8192,fsize=1024", true, true},
+    {"ufs2_be_16k_newfs", "version=2,endian=be,bsize=16384,fsize=2048", true, true},
+    {"ufs1_be_8k_newfs", "version=1,endian=be,bsize=8192,fsize=1024", false, true},
     {"ufs1_le_8k", "-o version=1 -B le -s 32m -b 8192 -f 1024", false},
     {"ufs2_be_8k", "-o version=2 -B be -s 32m -b 8192 -f 1024", true},
     {"ufs2_le_4k", "-o version=2 -B le -s 32m -b 4096 -f 512", true},
@@ -66,11 +71,24 @@ void expect_tsk_sees(const fs::path& img, const fs::path& model, bool ufs2) {
         std::cerr << "note: The Sleuth Kit is not installed; skipping its reading\n";
         return;
     }
-    if (ufs2) {  // TSK finds a UFS2 superblock at 65536 only; makefs puts it at 8192
-        std::cerr << "note: The Sleuth Kit cannot find makefs' UFS2 superblock; skipped\n";
-        return;
+    {
+        auto dev = io::ImageFile::open(img.string(), true);
+        ASSERT_TRUE(dev);
+        auto found = find_superblock(**dev);
+        ASSERT_TRUE(found);
+        // TSK finds a UFS2 superblock at 65536 only; makefs puts it at 8192 (newfs at 65536).
+        if (ufs2 && found->offset != sblock_ufs2) {
+            std::cerr << "note: The Sleuth Kit cannot find makefs' UFS2 superblock; skipped\n";
+            return;
+        }
     }
     const std::string type = ufs2 ? "ufs2" : "ufs1";
+    if (have_tool("fsstat")) {
+        const std::string stat = capture(fmt::format("fsstat -f {} {}", type, img.string()));
+        EXPECT_NE(stat.find(ufs2 ? "File System Type: UFS 2" : "File System Type: UFS 1"),
+                  std::string::npos)
+            << stat;
+    }
     const std::string listing = capture("fls -r -p -f " + type + " " + img.string());
     std::map<std::string, std::uint64_t> seen;
     std::size_t at = 0;
@@ -150,7 +168,22 @@ protected:
         m_img = m_work.path() / "img";
         m_model = m_work.path() / "model";
         fs::create_directories(m_model);
-        ASSERT_EQ(make_image(m_work.path() / "src", m_img, GetParam().opts), 0);
+        if (!GetParam().ours) {
+            ASSERT_EQ(make_image(m_work.path() / "src", m_img, GetParam().opts), 0);
+            return;
+        }
+        vfs::FormatParams params;
+        for (std::string_view words = GetParam().opts; !words.empty();) {
+            const std::string_view w = words.substr(0, words.find(','));
+            words.remove_prefix(std::min(words.size(), w.size() + 1));
+            params.emplace_back(std::string(w.substr(0, w.find('='))),
+                                std::string(w.substr(w.find('=') + 1)));
+        }
+        write_host_file(m_img, std::vector<std::byte>(std::size_t{32} << 20));
+        auto dev = io::ImageFile::open(m_img.string(), false);
+        ASSERT_TRUE(dev);
+        auto r = newfs_params(**dev, params);
+        ASSERT_TRUE(r) << r.error().describe();
     }
     TempDir m_work;
     fs::path m_img, m_model;
@@ -499,6 +532,103 @@ TEST(FfsWrite, CleanFlagWhileMounted) {
     ASSERT_TRUE((*m)->unmount(false));
     EXPECT_EQ(clean() & fs_isclean, fs_isclean);
     expect_clean(img);
+}
+
+// The reserve (fs_minfree): a writer that is not root gets ENOSPC when only the reserve is
+// left, as NetBSD's ffs_alloc gives it; root then writes into the reserve.
+TEST(FfsWrite, MinfreeReserveIsRootsOnly) {
+    TempDir work;
+    const fs::path img = work.path() / "img";
+    write_host_file(img, std::vector<std::byte>(std::size_t{8} << 20));
+    {
+        auto dev = io::ImageFile::open(img.string(), false);
+        ASSERT_TRUE(dev);
+        ASSERT_TRUE(newfs_params(**dev, {{"version", "2"}, {"minfree", "10"}}));
+    }
+    auto m = mount_image(img, std::size_t{8} << 20, true);
+    ASSERT_TRUE(m) << m.error().describe();
+    ASSERT_TRUE((*m)->chmod("/", 0777, vfs::Follow::yes));
+    // Write 64 KiB chunks to `path` up to `limit` bytes: the bytes written, or the error.
+    const auto write_until_full = [&](const std::string& path,
+                                      std::uint64_t limit) -> Result<std::uint64_t> {
+        const int fd = UKFS_TRY((*m)->open(path, O_RDWR | O_CREAT, 0644));
+        const std::vector<std::byte> chunk = pattern(64 << 10, 7);
+        std::uint64_t off = 0;
+        Result<std::size_t> n = std::size_t{0};
+        while (off < limit && (n = (*m)->write_fd(fd, off, chunk, false)))
+            off += *n;
+        UKFS_TRY((*m)->close(fd));
+        if (!n)
+            return n.error();
+        return off;
+    };
+    (*m)->set_cred(vfs::Cred{1000, 1000, {}});
+    auto user = write_until_full("/user", std::uint64_t{64} << 20);
+    ASSERT_FALSE(user);
+    EXPECT_EQ(user.error().errnum(), ENOSPC) << user.error().describe();
+    auto s = (*m)->statfs();
+    ASSERT_TRUE(s);
+    const std::uint64_t reserve = s->blocks * 10 / 100;
+    EXPECT_EQ(s->bavail, 0u);
+    EXPECT_GT(s->bfree + 64, reserve);  // stopped at the reserve (within a block or so)
+    // Root writes on into the reserve.
+    (*m)->set_cred(vfs::Cred{});
+    auto root = write_until_full("/root", std::uint64_t{256} << 10);
+    ASSERT_TRUE(root) << root.error().describe();
+    auto after = (*m)->statfs();
+    ASSERT_TRUE(after);
+    EXPECT_LT(after->bfree + 200, s->bfree);
+    ASSERT_TRUE((*m)->unmount(false));
+    expect_clean(img);
+}
+
+// fs_maxbpg: past its single indirect block a big file moves on to another group every
+// fs_maxbpg blocks (ffs_blkpref), so a file that group 0 could hold alone takes blocks from
+// groups 0 and 1.
+TEST(FfsWrite, BigFileSpreadsOverGroups) {
+    TempDir work;
+    const fs::path img = work.path() / "img";
+    write_host_file(img, std::vector<std::byte>(std::size_t{48} << 20));
+    {
+        auto dev = io::ImageFile::open(img.string(), false);
+        ASSERT_TRUE(dev);
+        ASSERT_TRUE(newfs_params(**dev, {{"version", "1"}, {"bsize", "4096"}, {"fsize", "512"}}));
+    }
+    const auto nbfree = [&] {
+        auto dev = io::ImageFile::open(img.string(), true);
+        auto g = derive_geometry(*find_superblock(**dev), (*dev)->size());
+        std::vector<Csum> cs(g->ncg);
+        EXPECT_TRUE((*dev)->read_at(g->csaddr << g->fshift, std::as_writable_bytes(std::span(cs))));
+        std::vector<std::uint32_t> out;
+        for (const Csum& c : cs)
+            out.push_back(g->order.u32(c.cs_nbfree));
+        return std::pair(out, *g);
+    };
+    const auto [before, g] = nbfree();
+    ASSERT_GE(before.size(), 2u);
+    ASSERT_EQ(g.maxbpg, g.nindir);
+    const std::uint64_t blocks = ndaddr + 2 * std::uint64_t{g.nindir} + 200;  // 8.4 MB
+    ASSERT_LT(blocks + 100, before[0]);  // group 0 alone could hold it
+    {
+        auto m = mount_image(img, std::size_t{8} << 20, true);
+        ASSERT_TRUE(m) << m.error().describe();
+        auto fd = (*m)->open("/big", O_RDWR | O_CREAT, 0644);
+        ASSERT_TRUE(fd);
+        ASSERT_TRUE((*m)->write_fd(*fd, 0, pattern(blocks * g.bsize, 3), false));
+        ASSERT_TRUE((*m)->close(*fd));
+        ASSERT_TRUE((*m)->unmount(false));
+    }
+    expect_clean(img);
+    const auto [after, g2] = nbfree();
+    EXPECT_GT(before[0] - after[0], g.nindir) << "group 0";
+    EXPECT_GT(before[1] - after[1], g.nindir) << "group 1";
+    auto m = mount_image(img);
+    ASSERT_TRUE(m);
+    auto fd = (*m)->open("/big", O_RDONLY, 0);
+    ASSERT_TRUE(fd);
+    std::vector<std::byte> got(blocks * g.bsize);
+    ASSERT_TRUE((*m)->read_fd(*fd, 0, got));
+    EXPECT_TRUE(got == pattern(blocks * g.bsize, 3));
 }
 
 }  // namespace

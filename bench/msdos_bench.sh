@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # msdos_bench.sh FSU: the msdos driver through `fsu` against mtools, in the same run, on a
 # tmpfs. Three jobs, each timed RUNS times (median wall time):
-#   copy in   FILES small files into a fresh FAT32 image: `fsu cp -R host:` vs `mcopy -s`
+#   copy in   FILES small files into a fresh FAT32 image: `fsu -o async cp -R host:` vs
+#             `mcopy -s` (mcopy orders nothing either; the ordered copy, a flush per barrier,
+#             is timed too)
 #   extract   that tree back to the host: `fsu ecp -R` vs `mcopy -s`
 #   read      one SIZE_MB file: `fsu cat` vs `mcopy` to a file vs `cat` of the raw image
 #             bytes (the limit: what reading the image costs with no file system at all)
@@ -39,11 +41,14 @@ small_kib=$(at_least $(( FILES * (SMALL_MAX / 4096 + 2) * 4 + 65536 )))
 big_kib=$(at_least $(( (SIZE_MB << 10) + 65536 )))
 fresh() { rm -f "$1"; mkfs.fat -F 32 -S 512 -s 8 -C "$1" "$2" >/dev/null; }
 
-cp_ours=() cp_ref=() ex_ours=() ex_ref=() rd_ours=() rd_mcopy=() rd_cat=()
+cp_ours=() cp_sync=() cp_ref=() ex_ours=() ex_ref=() rd_ours=() rd_mcopy=() rd_cat=()
 for ((i = 0; i < RUNS; i++)); do
   fresh "$DIR/ours.img" "$small_kib"
   fresh "$DIR/ref.img" "$small_kib"
-  cp_ours+=("$(timeit "$FSU" cp "$DIR/ours.img" -R "host:$SRC" /)")
+  cp_ours+=("$(timeit "$FSU" cp -o async "$DIR/ours.img" -R "host:$SRC" /)")
+  fresh "$DIR/sync.img" "$small_kib"
+  cp_sync+=("$(timeit "$FSU" cp "$DIR/sync.img" -R "host:$SRC" /)")
+  rm -f "$DIR/sync.img"
   cp_ref+=("$(timeit mcopy -s -Q -i "$DIR/ref.img" "$SRC" ::/)")
   rm -rf "$DIR/x-ours" "$DIR/x-ref"
   mkdir "$DIR/x-ours" "$DIR/x-ref"
@@ -75,7 +80,8 @@ c=$(m "${ex_ours[@]}") d=$(m "${ex_ref[@]}")
 e=$(m "${rd_ours[@]}") f=$(m "${rd_mcopy[@]}") g=$(m "${rd_cat[@]}")
 echo "corpus: $FILES files (0 to $SMALL_MAX bytes) in $(find "$SRC" -type d | wc -l) directories;" \
      "large file $SIZE_MB MiB; FAT32, 4 KiB clusters; median of $RUNS runs"
-row "copy in:  fsu cp -R host:" "$a" "mcopy -s" "$b"
+row "copy in:  fsu -o async cp -R" "$a" "mcopy -s" "$b"
+row "copy in:  fsu cp -R (ordered)" "$(m "${cp_sync[@]}")" "mcopy -s" "$b"
 row "extract:  fsu ecp -R" "$c" "mcopy -s" "$d"
 row "read:     fsu cat" "$e" "mcopy" "$f"
 row "read:     fsu cat" "$e" "cat image" "$g"

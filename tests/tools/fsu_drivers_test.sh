@@ -4,20 +4,10 @@
 # populate), read back through fsu and compared with the host's tools on the tree; then the
 # writing commands on each writable type, judged by that type's own checker and reader
 # (e2fsck and debugfs, fsck.fat and mtools). Usage: fsu_drivers_test.sh PATH/TO/fsu
-set -u
+source "$(dirname "$0")/check.sh"
 FSU=$1
-export TZ=UTC LC_ALL=C MTOOLS_SKIP_CHECK=1
-umask 022
-W=$(mktemp -d "${TMPDIR:-/tmp}/fsu_drivers.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-fails=0 checks=0
-ok() { checks=$((checks + 1)); }
-bad() {
-    checks=$((checks + 1)) fails=$((fails + 1))
-    echo "FAIL: $*"
-}
-same() { if cmp -s "$2" "$3"; then ok; else bad "$1"; diff -u "$2" "$3" | head -20; fi; }
-rc() { if [ "$2" = "$3" ]; then ok; else bad "$1: exit status $3, expected $2"; fi; }
+export MTOOLS_SKIP_CHECK=1
+workdir fsu_drivers
 
 for t in mke2fs debugfs e2fsck mkfs.fat fsck.fat mcopy mdir mtype xorriso; do
     command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 0; }
@@ -288,5 +278,4 @@ else
     echo "note: the host's /tmp holds no user xattrs; xattr checks skipped"
 fi
 
-echo "fsu_drivers_test: $checks checks, $fails failed"
-[ $fails = 0 ]
+finish fsu_drivers_test

@@ -2,26 +2,10 @@
 # fsu against the host's tools: each check runs a host command on a directory and fsu on an
 # ext4 image made from it by mke2fs -d (or on tmpfs through `fsu shell`), and compares output
 # and exit status. Usage: fsu_test.sh PATH/TO/fsu
-set -u
+source "$(dirname "$0")/check.sh"
 FSU=$1
 BIN=$(dirname "$FSU")
-export TZ=UTC LC_ALL=C
-umask 022
-W=$(mktemp -d "${TMPDIR:-/tmp}/fsu_test.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-fails=0 checks=0
-
-ok() { checks=$((checks + 1)); }
-bad() {
-    checks=$((checks + 1)) fails=$((fails + 1))
-    echo "FAIL: $*"
-}
-# same NAME FILE1 FILE2: the two outputs must be identical.
-same() {
-    if cmp -s "$2" "$3"; then ok; else bad "$1"; diff -u "$2" "$3" | head -30; fi
-}
-# rc NAME EXPECTED ACTUAL
-rc() { if [ "$2" = "$3" ]; then ok; else bad "$1: exit status $3, expected $2"; fi; }
+workdir fsu_test
 
 if ! command -v mke2fs >/dev/null; then
     echo "SKIP: mke2fs missing"
@@ -614,5 +598,4 @@ grep -q 'no mkfs for file system type "cd9660"' "$W/err" && ok || bad "mkfs: ENO
 rc "fsck of a type without a checker" 8 $?
 grep -q 'no checker for file system type "ext2fs"' "$W/err" && ok || bad "fsck: ENOTSUP message"
 
-echo "fsu_test: $checks checks, $fails failed"
-[ $fails = 0 ]
+finish fsu_test

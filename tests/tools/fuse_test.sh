@@ -2,10 +2,8 @@
 # ukfs-fuse through the kernel: images mounted with ukfs-fuse are compared with the trees they
 # were made from by the host's own find/stat/diff/cmp; tmpfs is written with ordinary shell
 # tools. Usage: fuse_test.sh PATH/TO/ukfs-fuse. Exit 77 (ctest: skipped) without a FUSE device.
-set -u
+source "$(dirname "$0")/check.sh"
 FUSE=$1
-export TZ=UTC LC_ALL=C
-umask 022
 
 skip() {
     echo "SKIP: $*"
@@ -31,19 +29,8 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 # Mounted? (/proc/mounts rather than mountpoint(1): root may not stat another user's mount.)
 mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/self/mounts; }
-fails=0 checks=0
 AS=()  # a command to run ukfs-fuse under (setpriv, for an unprivileged user)
 
-ok() { checks=$((checks + 1)); }
-bad() {
-    checks=$((checks + 1)) fails=$((fails + 1))
-    echo "FAIL: $*"
-}
-same() {
-    if cmp -s "$2" "$3"; then ok; else bad "$1"; diff -u "$2" "$3" | head -30; fi
-}
-# is NAME EXPECTED ACTUAL
-is() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$3', expected '$2'"; fi; }
 
 # start MOUNTPOINT ARGS...: ukfs-fuse in the foreground, in the background; waits for the
 # mount. Sets PID.
@@ -417,5 +404,4 @@ is "no operands: exit status" 2 "$?"
 "$FUSE" "$ISO" "$W/x" -o rw -f 2>"$W/err"
 is "-o rw on a read-only driver: exit status" 1 "$?"
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+finish fuse_test

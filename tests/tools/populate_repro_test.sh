@@ -3,18 +3,9 @@
 # every writable type (ext2, ext4, UFS1, UFS2, FAT32), built twice a second apart; another
 # seed gives other bytes; each image passes its type's checker (e2fsck, fsu fsck, fsck.fat);
 # a contents= file of some MiB from the spec arrives whole. Usage: populate_repro_test.sh fsu
-set -u
+source "$(dirname "$0")/check.sh"
 FSU=$1
-export TZ=UTC LC_ALL=C
-umask 022
-W=$(mktemp -d "${TMPDIR:-/tmp}/fsu_repro.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-fails=0 checks=0
-ok() { checks=$((checks + 1)); }
-bad() {
-    checks=$((checks + 1)) fails=$((fails + 1))
-    echo "FAIL: $*"
-}
+workdir fsu_repro
 
 # The tree: a deep directory, a symlink, a hard link, a file of several blocks; the spec adds
 # device nodes, a directory and a file whose bytes come from contents=.
@@ -122,5 +113,4 @@ for bad_path in /etc/passwd ../spec; do
     [ $? = 1 ] && ok || bad "populate: contents=$bad_path is refused"
 done
 
-echo "populate_repro: $checks checks, $fails failed"
-[ $fails = 0 ]
+finish populate_repro

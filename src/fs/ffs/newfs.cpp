@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "base/time.hpp"
 #include "fs/ffs/format.hpp"
 #include "fs/ffs/superblock.hpp"
 
@@ -32,13 +33,8 @@ constexpr std::uint64_t howmany(std::uint64_t x, std::uint64_t y) {
 std::uint64_t choose_time(const NewfsOptions& o) {
     if (o.time)
         return *o.time;
-    if (const char* s = std::getenv("SOURCE_DATE_EPOCH"); s != nullptr && *s != '\0') {
-        char* end = nullptr;
-        errno = 0;
-        const unsigned long long v = std::strtoull(s, &end, 10);
-        if (errno == 0 && end != s && *end == '\0')
-            return v;
-    }
+    if (const auto t = source_date_epoch(); t && *t >= 0)
+        return static_cast<std::uint64_t>(*t);
     return static_cast<std::uint64_t>(std::time(nullptr));
 }
 

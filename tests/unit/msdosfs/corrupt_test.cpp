@@ -52,6 +52,19 @@ protected:
         ::close(fd);
         return out;
     }
+    // The FATs, and the data area from the first cluster on: what a refused write must leave
+    // as it was.
+    struct FatAndData {
+        std::string fats, data;
+        bool operator==(const FatAndData&) const = default;
+    };
+    FatAndData fat_and_data() {
+        const std::uint64_t bps = m_g.bytes_per_sector;
+        const std::uint64_t data_at = m_g.first_data_sector * bps;
+        return {
+            region(m_g.reserved_sectors * bps, std::uint64_t{m_g.num_fats} * m_g.fat_sectors * bps),
+            region(data_at, fs::file_size(m_img) - data_at)};
+    }
     void patch(std::uint64_t off, std::vector<std::uint8_t> bytes) {
         const int fd = ::open(m_img.c_str(), O_WRONLY);
         ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off)),
@@ -242,13 +255,7 @@ protected:
     // `first` is found cross-linked for `why`; `partner`, the other chain, is refused after.
     void expect_refused(const std::string& first, const std::string& partner,
                         const std::string& why) {
-        const std::uint64_t bps = m_g.bytes_per_sector;
-        const std::uint64_t fats = m_g.reserved_sectors * bps;
-        const std::uint64_t fats_len = std::uint64_t{m_g.num_fats} * m_g.fat_sectors * bps;
-        const std::uint64_t data_at = m_g.first_data_sector * bps;
-        const std::uint64_t data_len = fs::file_size(m_img) - data_at;
-        const std::string fat_before = region(fats, fats_len);
-        const std::string data_before = region(data_at, data_len);
+        const FatAndData before = fat_and_data();
         auto m = mount_image(m_img, false);
         ASSERT_TRUE(m) << m.error().describe();
         const std::vector<std::byte> data(700, std::byte{0x5A});
@@ -267,8 +274,7 @@ protected:
             EXPECT_EQ(r.error().errnum(), EIO) << path;
         }
         ASSERT_TRUE((*m)->unmount(false));
-        EXPECT_EQ(region(fats, fats_len), fat_before);
-        EXPECT_EQ(region(data_at, data_len), data_before);
+        EXPECT_TRUE(fat_and_data() == before);
     }
     std::uint16_t fat16(std::uint32_t c) {
         return read16(m_g.reserved_sectors * m_g.bytes_per_sector + 2ull * c);
@@ -297,15 +303,8 @@ TEST_F(CrossLinkInFat, ChainsJoinInTheFat) {
 // the image comes out as it went in.
 TEST_F(Corrupt, CrossLinkedFilesReadWrite) {
     patch16(m_inner_entry + 26, m_file_cluster);
-    // The FATs, and the data area from the first cluster on (the fixed root, where /new is
-    // created and removed, lies between them).
-    const std::uint64_t bps = m_g.bytes_per_sector;
-    const std::uint64_t fats = m_g.reserved_sectors * bps;
-    const std::uint64_t fats_len = std::uint64_t{m_g.num_fats} * m_g.fat_sectors * bps;
-    const std::uint64_t data_at = m_g.first_data_sector * bps;
-    const std::uint64_t data_len = fs::file_size(m_img) - data_at;
-    const std::string fat_before = region(fats, fats_len);
-    const std::string data_before = region(data_at, data_len);
+    // The fixed root, where /new is created and removed, is left out.
+    const FatAndData before = fat_and_data();
     auto m = mount_image(m_img, false);
     ASSERT_TRUE(m) << m.error().describe();
     auto fd = (*m)->open("/a.bin", O_RDONLY);
@@ -335,8 +334,7 @@ TEST_F(Corrupt, CrossLinkedFilesReadWrite) {
     ASSERT_TRUE((*m)->remove("/new"));
     ASSERT_TRUE((*m)->close(*fd));
     ASSERT_TRUE((*m)->unmount(false));
-    EXPECT_EQ(region(fats, fats_len), fat_before);
-    EXPECT_EQ(region(data_at, data_len), data_before);
+    EXPECT_TRUE(fat_and_data() == before);
     auto again = mount_image(m_img, true);
     ASSERT_TRUE(again) << again.error().describe();
     std::vector<std::byte> whole(5000);

@@ -359,6 +359,57 @@ PY
     is "ext4 rw: xattr flags, sizes, ftruncate" "$(printf '%s\n' "create EEXIST" "replace ENODATA" \
         "replace-existing ok" "size 11" "small -1 ERANGE" "list 10" "ftruncate 1234 1234" \
         "unlinked 77")" "$(cat "$W/py")"
+    # An fsx-style exerciser through the kernel: seeded random writes, reads, truncations,
+    # syncs and reopenings of two files, every read compared with a model in memory; what the
+    # files hold at the end is kept to compare with the image after the unmount.
+    python3 - "$M" "$W/fsx" >"$W/py" 2>&1 <<'PY'
+import os, random, sys
+m, out = sys.argv[1], sys.argv[2]
+rng = random.Random(7)
+names = ["fsx0", "fsx1"]
+model = {n: bytearray() for n in names}
+fds = {n: os.open(f"{m}/{n}", os.O_RDWR | os.O_CREAT, 0o644) for n in names}
+def check(n, off, size):
+    got = os.pread(fds[n], size, off)
+    want = bytes(model[n][off:off + size])
+    if got != want:
+        raise SystemExit(f"{n}: read {size} at {off}: {len(got)} bytes differ from the model")
+for step in range(1500):
+    n = rng.choice(names)
+    op = rng.random()
+    if op < 0.45:
+        off = rng.randrange(0, 2 << 20)
+        data = rng.randbytes(rng.randrange(1, 65536))
+        os.pwrite(fds[n], data, off)
+        buf = model[n]
+        if len(buf) < off:
+            buf.extend(bytes(off - len(buf)))
+        buf[off:off + len(data)] = data
+    elif op < 0.80:
+        size = len(model[n])
+        off = rng.randrange(0, size + 1) if size else 0
+        check(n, off, rng.randrange(1, 131072))
+    elif op < 0.90:
+        size = rng.randrange(0, 2 << 20)
+        os.ftruncate(fds[n], size)
+        buf = model[n]
+        del buf[size:]
+        buf.extend(bytes(size - len(buf)))
+    elif op < 0.95:
+        os.fsync(fds[n])
+    else:
+        os.close(fds[n])
+        fds[n] = os.open(f"{m}/{n}", os.O_RDWR)
+    if os.fstat(fds[n]).st_size != len(model[n]):
+        raise SystemExit(f"{n}: size {os.fstat(fds[n]).st_size}, model {len(model[n])}")
+for n in names:
+    check(n, 0, len(model[n]) + 1)
+    os.close(fds[n])
+    with open(f"{out}.{n}", "wb") as f:
+        f.write(model[n])
+print("fsx ok")
+PY
+    is "ext4 rw: fsx-style exerciser" "fsx ok" "$(cat "$W/py")"
     # File flags through chattr/lsattr (FS_IOC_SETFLAGS/GETFLAGS).
     echo frozen >"$M/frozen"
     chattr +i "$M/frozen" && ok || bad "ext4 rw: chattr +i"
@@ -382,6 +433,11 @@ PY
     # What the mount set is on the image, as e2fsprogs reads it.
     debugfs -R "ea_list /one" "$IMG2" 2>/dev/null | grep -q 'user.note.*hello there' && ok ||
         bad "ext4 rw: debugfs ea_list: $(debugfs -R "ea_list /one" "$IMG2" 2>&1)"
+    for n in fsx0 fsx1; do
+        debugfs -R "dump /$n $W/got.$n" "$IMG2" >/dev/null 2>&1
+        same "ext4 rw: $n on the image (debugfs dump) equals the exerciser's model" \
+            "$W/fsx.$n" "$W/got.$n"
+    done
     flags=$(debugfs -R "stat /frozen" "$IMG2" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
     is "ext4 rw: immutable flag on the image" 16 "$(( ${flags:-0} & 0x10 ))"
     flags=$(debugfs -R "stat /one" "$IMG2" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')

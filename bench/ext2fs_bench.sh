@@ -6,6 +6,8 @@
 #             -o async is how an image is built in CI (nothing to keep safe from a crash until
 #             the image is done; the device is flushed once at the end); mke2fs -d has no
 #             ordering either. Set POPULATE_SYNC=1 to time the ordered writes as well.
+#   copy in   the same with `fsu mkfs` + `fsu cp -o async -pR host:` (file by file, as a user
+#             adds to an image) vs `mke2fs -t ext4 -d`
 #   extract   that tree, keeping modes and times: `fsu ecp -pR` vs `debugfs -R rdump` vs a
 #             kernel loop mount (`mount -o loop,ro`) and `cp -a`
 #   read      one SIZE_MB file: `fsu cat` vs `debugfs -R dump` vs `cat` on the loop mount vs
@@ -81,6 +83,11 @@ ours_populate() {  # IMAGE [MOUNT-OPTIONS]
   "$FSU" mkfs -t ext2fs -s "${small_mib}m" -o "$OURS_GEOM" "$1"
   "$FSU" populate ${2:+-o "$2"} "$1" "$TREE" /
 }
+ours_cp() {  # IMAGE: fsu cp -R into a fresh image, the other way to fill one
+  rm -f "$1"
+  "$FSU" mkfs -t ext2fs -s "${small_mib}m" -o "$OURS_GEOM" "$1"
+  "$FSU" cp -o async "$1" -pR "host:$SRC" /
+}
 ref_populate() {  # IMAGE
   rm -f "$1"
   mke2fs -q -F -t ext4 "${GEOM[@]}" -d "$TREE" "$1" "${small_mib}M"
@@ -98,14 +105,15 @@ timed_mounted() {  # IMAGE CMD...
   echo "$t"
 }
 
-pop_ours=() pop_sync=() pop_ref=()
+pop_ours=() pop_sync=() pop_ref=() cp_ours=()
 for ((i = 0; i < RUNS; i++)); do
   pop_ours+=("$(timeit ours_populate "$DIR/ours.img" async)")
+  cp_ours+=("$(timeit ours_cp "$DIR/cp.img")")
   if ((POPULATE_SYNC)); then pop_sync+=("$(timeit ours_populate "$DIR/ours.img")"); fi
   pop_ref+=("$(timeit ref_populate "$DIR/ref.img")")
 done
 # Both images are sound, and ours holds the tree.
-for img in ours ref; do
+for img in ours cp ref; do
   e2fsck -fn "$DIR/$img.img" >"$DIR/fsck.out" 2>&1 ||
     { echo "e2fsck -fn: $img.img is not clean" >&2; cat "$DIR/fsck.out" >&2; exit 1; }
 done
@@ -113,7 +121,12 @@ mkdir "$DIR/x-check"
 "$FSU" ecp "$DIR/ours.img" -pR /small "$DIR/x-check" >/dev/null
 diff -r --no-dereference "$SRC" "$DIR/x-check/small" >/dev/null ||
   { echo "fsu populate: the tree in the image differs from the source" >&2; exit 1; }
-rm -rf "$DIR/x-check" "$DIR/ours.img"
+rm -rf "$DIR/x-check"
+mkdir "$DIR/x-check"
+"$FSU" ecp "$DIR/cp.img" -pR /small "$DIR/x-check" >/dev/null
+diff -r --no-dereference "$SRC" "$DIR/x-check/small" >/dev/null ||
+  { echo "fsu cp -pR: the tree in the image differs from the source" >&2; exit 1; }
+rm -rf "$DIR/x-check" "$DIR/ours.img" "$DIR/cp.img"
 
 # Whether the kernel may mount the image here (root and a loop device are needed).
 can_mount=0
@@ -162,6 +175,7 @@ echo "corpus: $FILES files (0 to $SMALL_MAX bytes) in $(find "$SRC" -type d | wc
      "runs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 a=$(m "${pop_ours[@]}")
 row "populate: fsu mkfs+populate" "$a" "mke2fs -d" "$(m "${pop_ref[@]}")"
+row "copy in:  fsu mkfs+cp -pR" "$(m "${cp_ours[@]}")" "mke2fs -d" "$(m "${pop_ref[@]}")"
 if ((POPULATE_SYNC)); then
   row "populate: (without -o async)" "$(m "${pop_sync[@]}")" "mke2fs -d" "$(m "${pop_ref[@]}")"
 fi

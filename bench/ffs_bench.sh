@@ -2,7 +2,9 @@
 # ffs_bench.sh FSU: the FFS driver and newfs through `fsu` against makefs(8) and The Sleuth
 # Kit, in the same run, on a tmpfs. Jobs, each timed RUNS times (median wall time):
 #   populate  a fresh UFS2 image from the tree of FILES small files: `fsu mkfs -t ffs` then
-#             `fsu populate -o async` vs `makefs -t ffs` of the same tree at the same size
+#             `fsu populate -o async` vs `makefs -t ffs` of the same tree at the same size;
+#             also `fsu mkfs` + `fsu cp -o async -pR host:` (file by file, as a user adds to
+#             an image)
 #   extract   that tree back to the host: `fsu ecp -R` vs `tsk_recover -a`
 #   read      one SIZE_MB file: `fsu cat` vs `icat` vs `cat` of the raw image bytes (the
 #             limit: what reading the image costs with no file system at all)
@@ -59,6 +61,11 @@ pop_ours() {  # image size_mb source [mount options]
   "$FSU" mkfs -t ffs -s "${2}m" -o "$geom" "$1"
   "$FSU" populate ${4:+-o "$4"} "$1" "$3"
 }
+cp_ours() {  # image size_mb source: fsu cp -R into a fresh image, the other way to fill one
+  rm -f "$1"
+  "$FSU" mkfs -t ffs -s "${2}m" -o "$geom" "$1"
+  "$FSU" cp -o async "$1" -pR "host:$3" /tree
+}
 pop_ref() {  # image size_mb source
   rm -f "$1"
   makefs -t ffs -o "$geom" -s "${2}m" "$1" "$3"
@@ -66,10 +73,11 @@ pop_ref() {  # image size_mb source
 fresh_dirs() { for t in "$@"; do rm -rf "$DIR/x-$t"; mkdir "$DIR/x-$t"; done; }
 
 load0=$(uptime)
-po_ours=() po_sync=() po_ref=() ex_ours=() ex_tsk=() rd_ours=() rd_icat=() rd_cat=()
+po_ours=() po_sync=() po_ref=() cp_ours=() ex_ours=() ex_tsk=() rd_ours=() rd_icat=() rd_cat=()
 for ((i = 0; i < RUNS; i++)); do
   po_ours+=("$(timeit pop_ours "$DIR/ours.img" "$small_mb" "$SRC" async)")
   po_sync+=("$(timeit pop_ours "$DIR/sync.img" "$small_mb" "$SRC")")
+  cp_ours+=("$(timeit cp_ours "$DIR/cp.img" "$small_mb" "$SRC")")
   po_ref+=("$(timeit pop_ref "$DIR/ref.img" "$small_mb" "$SRC")")
   fresh_dirs ours tsk
   ex_ours+=("$(timeit "$FSU" ecp "$DIR/ours.img" -R / "$DIR/x-ours")")
@@ -77,7 +85,7 @@ for ((i = 0; i < RUNS; i++)); do
 done
 # All three images are consistent; what our image holds is the source, links included; what
 # The Sleuth Kit read from it holds the source's regular files.
-for img in ours sync ref; do
+for img in ours sync cp ref; do
   "$FSU" fsck "$DIR/$img.img" >"$DIR/fsck.out" 2>&1 ||
     { echo "fsu fsck $img.img:" >&2; cat "$DIR/fsck.out" >&2; exit 1; }
 done
@@ -92,7 +100,11 @@ diff -r --no-dereference "$SRC" "$DIR/x-ours" >/dev/null ||
 sums() { (cd "$SRC" && find . -type f -size +0 -print0) | (cd "$1" && xargs -0 sha256sum); }
 cmp -s <(sums "$SRC") <(sums "$DIR/x-tsk") ||
   { echo "tsk_recover: the regular files differ from the source's" >&2; exit 1; }
-rm -rf "$DIR/x-ours" "$DIR/x-tsk" "$DIR/sync.img" "$DIR/ref.img"
+fresh_dirs ours
+"$FSU" ecp "$DIR/cp.img" -R /tree "$DIR/x-ours" >/dev/null
+diff -r --no-dereference "$SRC" "$DIR/x-ours/tree" >/dev/null ||
+  { echo "fsu cp -pR: the tree differs from the source" >&2; exit 1; }
+rm -rf "$DIR/x-ours" "$DIR/x-tsk" "$DIR/sync.img" "$DIR/ref.img" "$DIR/cp.img"
 
 # The large file in an image of our newfs (icat needs the superblock at 65536).
 rm -f "$DIR/ours.img"
@@ -116,6 +128,7 @@ echo "corpus: $FILES files (0 to $SMALL_MAX bytes), $(find "$SRC" -type d | wc -
 echo "load before: ${load0##*load average: }; after: $(uptime | sed 's/.*load average: //')"
 row "populate: fsu mkfs+populate" "$a" "makefs -t ffs" "$b"
 row "populate: same, not async" "$s" "makefs -t ffs" "$b"
+row "copy in:  fsu mkfs+cp -pR" "$(m "${cp_ours[@]}")" "makefs -t ffs" "$b"
 row "extract:  fsu ecp -R" "$c" "tsk_recover -a" "$d"
 row "read:     fsu cat" "$e" "icat" "$f"
 row "read:     fsu cat" "$e" "cat image" "$g"

@@ -614,14 +614,14 @@ TEST_F(MkIsofs, CollidingNames) {
         auto list = m->list("/");
         ASSERT_TRUE(list);
         std::set<std::string> seen;
-        std::set<std::vector<std::byte>> contents;
+        std::set<std::string> contents;  // as strings: GCC 12 -O3 misjudges byte vectors' <=>
         for (const DirEntry& d : *list) {
             if (d.name == "." || d.name == "..")
                 continue;
             EXPECT_TRUE(seen.insert(d.name).second) << d.name;
             auto data = m->read_file("/" + d.name);
             ASSERT_TRUE(data) << d.name;
-            contents.insert(*data);
+            contents.emplace(reinterpret_cast<const char*>(data->data()), data->size());
         }
         EXPECT_EQ(seen.size(), names.size());
         EXPECT_EQ(contents.size(), names.size());

@@ -16,12 +16,8 @@
 # FILES=2000 RUNS=1.
 set -euo pipefail
 
-FSU=${1:?usage: cd9660_bench.sh path/to/fsu}
-FSU=$(realpath "$FSU")
-RUNS=${RUNS:-3}
-FILES=${FILES:-20000}
 source "$(dirname "$0")/lib.sh"
-CORPUS=$(bench_corpus)
+bench_init cd9660_bench.sh "${1:-}"
 bench_need xorriso
 have_tsk=1
 command -v fls >/dev/null && command -v tsk_recover >/dev/null || have_tsk=0

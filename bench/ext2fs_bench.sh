@@ -41,15 +41,9 @@
 # copy buffer, and an empty cache buffer allocates nothing for frozen copies.
 set -euo pipefail
 
-FSU=${1:?usage: ext2fs_bench.sh path/to/fsu}
-FSU=$(realpath "$FSU")
-RUNS=${RUNS:-3}
-FILES=${FILES:-20000}
-SMALL_MAX=${SMALL_MAX:-4096}
-SIZE_MB=${SIZE_MB:-1024}
-POPULATE_SYNC=${POPULATE_SYNC:-0}
 source "$(dirname "$0")/lib.sh"
-CORPUS=$(bench_corpus)
+bench_init ext2fs_bench.sh "${1:-}"
+POPULATE_SYNC=${POPULATE_SYNC:-0}
 bench_need mke2fs debugfs e2fsck
 
 bench_dir ext2fs

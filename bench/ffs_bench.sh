@@ -31,16 +31,10 @@
 #   FILES=20000 SIZE_MB=1024 RUNS=3 bench/ffs_bench.sh build/release/tools/fsu/fsu
 set -euo pipefail
 
-FSU=${1:?usage: ffs_bench.sh path/to/fsu}
-FSU=$(realpath "$FSU")
-RUNS=${RUNS:-3}
-FILES=${FILES:-20000}
-SMALL_MAX=${SMALL_MAX:-4096}
-SIZE_MB=${SIZE_MB:-1024}
+source "$(dirname "$0")/lib.sh"
+bench_init ffs_bench.sh "${1:-}"
 BSIZE=${BSIZE:-16384}
 FSIZE=${FSIZE:-2048}
-source "$(dirname "$0")/lib.sh"
-CORPUS=$(bench_corpus)
 bench_need makefs tsk_recover icat
 
 bench_dir ffs

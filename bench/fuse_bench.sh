@@ -22,16 +22,9 @@
 # dir in /dev/shm], CORPUS [/work/shared/bench/corpus.sh]. Quick: FILES=2000 SIZE_MB=128 RUNS=1.
 set -euo pipefail
 
-FSU=${1:?usage: fuse_bench.sh path/to/fsu path/to/ukfs-fuse}
-UKFS_FUSE=${2:?usage: fuse_bench.sh path/to/fsu path/to/ukfs-fuse}
-FSU=$(realpath "$FSU")
-UKFS_FUSE=$(realpath "$UKFS_FUSE")
-RUNS=${RUNS:-3}
-FILES=${FILES:-20000}
-SMALL_MAX=${SMALL_MAX:-4096}
-SIZE_MB=${SIZE_MB:-1024}
 source "$(dirname "$0")/lib.sh"
-CORPUS=$(bench_corpus)
+bench_init fuse_bench.sh "${1:-}"
+UKFS_FUSE=$(realpath "${2:?usage: fuse_bench.sh path/to/fsu path/to/ukfs-fuse}")
 bench_need mke2fs fuse2fs fusermount3 mount umount tar
 [[ $(id -u) == 0 ]] || { echo "fuse_bench.sh needs root (loop mount, drop_caches)" >&2; exit 2; }
 [[ -c /dev/fuse ]] || { echo "/dev/fuse is missing" >&2; exit 2; }

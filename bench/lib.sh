@@ -1,6 +1,9 @@
 # lib.sh: what the benchmark scripts share. Source it after setting DIR (a scratch directory,
 # best on a tmpfs) or let bench_dir make one. Not part of CI.
 #
+#   bench_init NAME FSU  FSU as a full path (NAME's usage when it is missing), CORPUS, and the
+#                       knobs every script takes, with their defaults: RUNS [3], FILES [20000],
+#                       SMALL_MAX [4096] (bytes), SIZE_MB [1024]
 #   bench_corpus        the path of corpus.sh (CORPUS, else /work/shared/bench, else
 #                       ../shared/bench beside the repository); exits 2 when there is none
 #   bench_need TOOL...  exits 2 naming the first TOOL that is not installed
@@ -19,6 +22,15 @@ bench_corpus() {
   done
   echo "corpus.sh not found (set CORPUS)" >&2
   exit 2
+}
+
+bench_init() {
+  FSU=$(realpath "${2:?usage: $1 path/to/fsu ...}")
+  RUNS=${RUNS:-3}
+  FILES=${FILES:-20000}
+  SMALL_MAX=${SMALL_MAX:-4096}
+  SIZE_MB=${SIZE_MB:-1024}
+  CORPUS=$(bench_corpus)
 }
 
 bench_need() {

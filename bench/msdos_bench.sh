@@ -15,14 +15,8 @@
 # or ../shared/bench/corpus.sh]. A quick run: FILES=2000 SIZE_MB=128 RUNS=1.
 set -euo pipefail
 
-FSU=${1:?usage: msdos_bench.sh path/to/fsu}
-FSU=$(realpath "$FSU")
-RUNS=${RUNS:-3}
-FILES=${FILES:-20000}
-SMALL_MAX=${SMALL_MAX:-4096}
-SIZE_MB=${SIZE_MB:-1024}
 source "$(dirname "$0")/lib.sh"
-CORPUS=$(bench_corpus)
+bench_init msdos_bench.sh "${1:-}"
 bench_need mcopy mkfs.fat
 export MTOOLS_SKIP_CHECK=1 MTOOLS_NO_VFAT=0
 

@@ -89,6 +89,33 @@ Result<FfsFs::Cg*> FfsFs::cg(std::uint32_t c) {
     return m_cgs[c].get();
 }
 
+Result<void> FfsFs::count_from_groups() {
+    Geometry& g = m_geometry;
+    const Order o = g.order;
+    std::uint64_t ndir = 0, nbfree = 0, nifree = 0, nffree = 0;
+    for (std::uint32_t c = 0; c < g.ncg; ++c) {
+        const std::string what = fmt::format("ffs: cylinder group {}", c);
+        UKFS_TRY(g.check_frags(g.cgtod(c), (g.cgsize + g.fsize - 1) >> g.fshift, what));
+        CylinderGroup h;
+        UKFS_TRY(read_bytes(g.cgtod(c), 0, std::as_writable_bytes(std::span(&h, 1))));
+        const std::uint64_t ndblk = std::min<std::uint64_t>(g.fpg, g.size - g.cgbase(c));
+        if (o.u32(h.cg_magic) != cg_magic || o.u32(h.cg_cgx) != c)
+            return Error::corrupt(what, "has a bad cg_magic or cg_cgx");
+        if (o.u32(h.cg_cs.cs_nifree) > g.ipg || o.u32(h.cg_cs.cs_nbfree) > ndblk / g.frag ||
+            o.u32(h.cg_cs.cs_nffree) > ndblk || o.u32(h.cg_cs.cs_ndir) > g.ipg)
+            return Error::corrupt(what, "cg_cs counts more than the group holds");
+        ndir += o.u32(h.cg_cs.cs_ndir);
+        nbfree += o.u32(h.cg_cs.cs_nbfree);
+        nifree += o.u32(h.cg_cs.cs_nifree);
+        nffree += o.u32(h.cg_cs.cs_nffree);
+    }
+    g.cs_ndir = ndir;
+    g.cs_nbfree = nbfree;
+    g.cs_nifree = nifree;
+    g.cs_nffree = nffree;
+    return {};
+}
+
 void FfsFs::cs_add(std::uint32_t c, Cg& cg, int ndir, std::int64_t nbfree, std::int64_t nifree,
                    std::int64_t nffree) {
     const Order o = m_geometry.order;

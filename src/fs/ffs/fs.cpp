@@ -25,13 +25,14 @@ constexpr std::size_t min_cache_blocks = 64;
 struct Chosen {
     FoundSuperblock found;
     Geometry geometry;
+    bool copy = false;  // a backup superblock, chosen by `backup` or `sb=`
 };
 
 // The superblock to mount with. By default the primary, where NetBSD searches; when it does
 // not validate but a copy in cylinder group 1 does, the error says so and names the options
 // that take the copy: `backup` (that copy) and `sb=N` (the copy at 512-byte sector N, as
-// fsck_ffs -b counts). A copy is used read-only: it does not carry the summary totals, and
-// writing would leave the damaged primary in place.
+// fsck_ffs -b counts). A copy is used read-only: its totals are as old as the copy (statfs
+// recounts them from the groups), and writing would leave the damaged primary in place.
 Result<Chosen> choose_superblock(io::BlockDevice& dev, const vfs::MountRequest& req) {
     bool backup = false;
     std::optional<std::uint64_t> sector;
@@ -60,7 +61,7 @@ Result<Chosen> choose_superblock(io::BlockDevice& dev, const vfs::MountRequest& 
         Result<Geometry> g = derive_geometry(*f, dev.size());
         if (!g)
             return g.error().context(fmt::format("the superblock copy at byte {}: ", at));
-        return Chosen{*f, *g};
+        return Chosen{*f, *g, true};
     }
     Result<FoundSuperblock> found = find_superblock(dev);
     Result<Geometry> g =
@@ -236,7 +237,7 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
     if (req.args != nullptr && req.args_len != 0 && req.args_len < sizeof(ufs_args))
         return Error::sys(EINVAL, "ffs: the mount arguments are not a struct ufs_args");
     io::BlockDevice& dev = *req.device;
-    const auto [found, g] = UKFS_TRY(choose_superblock(dev, req));
+    const auto [found, g, copy] = UKFS_TRY(choose_superblock(dev, req));
     if (!req.read_only())
         UKFS_TRY(check_writable(g, found.sb));
 
@@ -246,6 +247,8 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
     auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.fsize, options));
     auto fs = std::make_unique<FfsFs>(g, found.sb, std::move(cache), req.read_only());
     fs->set_clock(req.clock);
+    if (copy)
+        UKFS_TRY(fs->count_from_groups());
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));
     if (root.type != VType::dir)
         return Error::corrupt("ffs: inode 2", "the root is not a directory");

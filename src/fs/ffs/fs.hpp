@@ -70,6 +70,10 @@ public:
                                    const std::string& what);
     Result<void> write_ptr(std::uint64_t block, std::uint32_t index, std::uint64_t value);
 
+    // Recount the totals statfs reports from every cylinder group's own counts (cg_cs): a
+    // superblock copy carries the totals of the day it was written, as fsck_ffs -b knows.
+    Result<void> count_from_groups();
+
     // Read-write mounts only (alloc.cpp). Clear FS_ISCLEAN and write the superblock through.
     Result<void> begin_writing();
     // A free inode for a new node: a directory goes to a group with above-average free inodes

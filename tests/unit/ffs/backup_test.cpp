@@ -1,7 +1,8 @@
 // Recovery from a backup superblock: a makefs image whose primary superblock is zeroed does not
 // mount, and the error names the options that take the copy in cylinder group 1; with
 // `backup` or `sb=N` (N in 512-byte sectors, as fsck_ffs -b) it mounts read-only and reads the
-// whole source tree; a read-write mount with either is refused with EROFS.
+// whole source tree, and statfs counts what the groups say, not the copy's old totals; a
+// read-write mount with either is refused with EROFS.
 #include <gtest/gtest.h>
 
 #include "fs/ffs/superblock.hpp"
@@ -22,6 +23,25 @@ protected:
         options.many_entries = 300;
         build_tree(m_src, options);
         ASSERT_EQ(make_image(m_src, m_img, GetParam()), 0);
+        // A file written after makefs: the primary's totals change, the copies' do not.
+        const std::vector<std::byte> added = pattern(300000, 7);
+        write_host_file(m_src / "added", added);
+        {
+            auto m = mount_image(m_img, std::size_t{8} << 20, true);
+            ASSERT_TRUE(m) << m.error().describe();
+            auto fd = (*m)->open("/added", O_WRONLY | O_CREAT, 0644);
+            ASSERT_TRUE(fd) << fd.error().describe();
+            ASSERT_TRUE((*m)->write_fd(*fd, 0, added, false));
+            ASSERT_TRUE((*m)->close(*fd));
+            ASSERT_TRUE((*m)->unmount(false));
+        }
+        {
+            auto m = mount_image(m_img);
+            ASSERT_TRUE(m) << m.error().describe();
+            auto st = (*m)->statfs();
+            ASSERT_TRUE(st) << st.error().describe();
+            m_statfs = *st;
+        }
         auto dev = io::ImageFile::open(m_img.string(), true);
         ASSERT_TRUE(dev);
         auto found = find_superblock(**dev);
@@ -52,6 +72,7 @@ protected:
     TempDir m_work;
     fs::path m_src, m_img;
     std::uint64_t m_backup_sector = 0;
+    vfs::StatFs m_statfs;  // of the primary, before it was destroyed
 };
 
 TEST_P(Backup, PrimaryBadSuggestsTheOption) {
@@ -70,6 +91,12 @@ TEST_P(Backup, BackupOptionReadsTheTree) {
         auto m = mount(req);
         ASSERT_TRUE(m) << m.error().describe();
         EXPECT_GT(compare_tree(**m, m_src, false), 300u);
+        auto st = (*m)->statfs();
+        ASSERT_TRUE(st) << st.error().describe();
+        EXPECT_EQ(st->bfree, m_statfs.bfree);
+        EXPECT_EQ(st->bavail, m_statfs.bavail);
+        EXPECT_EQ(st->ffree, m_statfs.ffree);
+        EXPECT_EQ(st->blocks, m_statfs.blocks);
         ASSERT_TRUE((*m)->unmount(false));
     }
     EXPECT_EQ(file_digest(m_img), before);  // read-only: nothing written

@@ -64,6 +64,15 @@ Result<Driver> Registry::detect(io::BlockDevice& dev) const {
             best = &d;
         }
     }
+    for (const Driver& d : drivers) {
+        if (best || !d.detect_damaged)
+            continue;
+        int score = d.detect_damaged(dev);
+        if (score > best_score) {
+            best_score = score;
+            best = &d;
+        }
+    }
     if (!best)
         return Error::sys(ENODEV, fmt::format("{}: no known file system found (tried: {})",
                                               dev.name(), tried.empty() ? "none" : tried));

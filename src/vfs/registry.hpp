@@ -63,6 +63,10 @@ struct Driver {
     bool needs_device = true;
     // How sure the driver is that `dev` holds its file system: 0 (no) to 100. May be empty.
     std::function<int(io::BlockDevice& dev)> detect;
+    // A second, slower look, made only when no detector recognised the device: a file system
+    // whose primary structure is destroyed but whose copy survives (FFS's superblock copies).
+    // Scored as `detect`; mounting then says what the driver offers for it. May be empty.
+    std::function<int(io::BlockDevice& dev)> detect_damaged;
     std::function<Result<std::unique_ptr<FileSystem>>(const MountRequest& req)> mount;
     // The keys of the type's own mount options (MountRequest::params); others are refused.
     std::vector<std::string> mount_params;

@@ -1,5 +1,5 @@
-// Registration of the ffs driver and its detector (the UFS1 or UFS2 magic where NetBSD
-// searches, in either byte order).
+// Registration of the ffs driver and its detectors (the UFS1 or UFS2 magic where NetBSD
+// searches, in either byte order; failing that, a superblock copy in cylinder group 1).
 #include "fs/ffs/register.hpp"
 
 #include "fs/ffs/check/fsck.hpp"
@@ -17,11 +17,22 @@ int detect_ffs(io::BlockDevice& dev) {
     return derive_geometry(*found, dev.size()) ? 90 : 40;
 }
 
+namespace {
+
+// A file system whose primary superblock is gone but whose copy in cylinder group 1 validates:
+// mounting it says how to use the copy.
+int detect_ffs_copy(io::BlockDevice& dev) {
+    return find_backup_geometry(dev) ? 30 : 0;
+}
+
+}  // namespace
+
 void register_ffs(vfs::Registry& registry) {
     vfs::Driver driver;
     driver.name = "ffs";
     driver.needs_device = true;
     driver.detect = detect_ffs;
+    driver.detect_damaged = detect_ffs_copy;
     driver.mount = mount_ffs;
     driver.mount_params = {"backup", "sb"};
     driver.mkfs = newfs_params;

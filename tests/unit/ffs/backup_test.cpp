@@ -124,8 +124,8 @@ TEST_P(Backup, BadOptionValues) {
     EXPECT_EQ(m.error().errnum(), EINVAL);
 }
 
-// Through attach: the ffs driver takes `backup`, and an option no driver of the type takes is
-// refused before the driver mounts.
+// Through attach: the ffs driver takes `backup`, also when the type is detected from the copy,
+// and an option no driver of the type takes is refused before the driver mounts.
 TEST_P(Backup, ThroughAttach) {
     vfs::AttachRequest req;
     req.type = "ffs";
@@ -136,6 +136,16 @@ TEST_P(Backup, ThroughAttach) {
     ASSERT_TRUE(m) << m.error().describe();
     EXPECT_TRUE((*m)->stat("/many", vfs::Follow::no));
     ASSERT_TRUE((*m)->unmount(false));
+    // Without a type: the copy is found, and the mount says how to use it.
+    req.type.clear();
+    m = vfs::attach(req);
+    ASSERT_TRUE(m) << m.error().describe();
+    ASSERT_TRUE((*m)->unmount(false));
+    req.params.clear();
+    m = vfs::attach(req);
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().message().find("-o backup"), std::string::npos) << m.error().message();
+    req.type = "ffs";
     req.params = {{"bogus", "1"}};
     m = vfs::attach(req);
     ASSERT_FALSE(m);

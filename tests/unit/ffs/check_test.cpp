@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,7 +19,9 @@
 
 #include "fs/ffs/check/fsck.hpp"
 #include "fs/ffs/format.hpp"
+#include "fs/ffs/fs.hpp"
 #include "io/block_device.hpp"
+#include "vfs/mount.hpp"
 
 namespace uk::ffs::check {
 namespace {
@@ -381,6 +384,51 @@ TEST_P(FfsCheck, BlockCountWrong) {
     const auto ino = raw.find(ifreg, true);
     raw.bump_blocks(ino);
     expect(m_img, fmt::format("INCORRECT BLOCK COUNT I={}", ino));
+}
+
+// A snapshot's pointers may hold BLK_NOCOPY (1) and BLK_SNAP (2): fsck_ffs neither checks nor
+// counts them in an SF_SNAPSHOT inode. In any other inode they are bad blocks.
+TEST_P(FfsCheck, SnapshotMarkersAreNotBlocks) {
+    // A file with holes at blocks 1 and 2, written by the driver (makefs writes no holes).
+    std::uint64_t ino = 0;
+    {
+        auto dev = std::make_shared<io::MemoryDevice>(m_img, false);
+        vfs::MountRequest req;
+        req.device = dev;
+        auto fsys = mount_ffs(req);
+        ASSERT_TRUE(fsys) << fsys.error().describe();
+        auto m = vfs::Mount::create(std::move(*fsys), "ffs", 0);
+        ASSERT_TRUE(m) << m.error().describe();
+        const std::uint64_t bsize = dynamic_cast<FfsFs&>((*m)->fs()).geometry().bsize;
+        auto fd = (*m)->open("/holes", O_RDWR | O_CREAT, 0644);
+        ASSERT_TRUE(fd) << fd.error().describe();
+        const std::byte one[1] = {std::byte{1}};
+        ASSERT_TRUE((*m)->write_fd(*fd, 0, one, false));
+        ASSERT_TRUE((*m)->write_fd(*fd, 3 * bsize, one, false));
+        auto st = (*m)->fstat(*fd);
+        ASSERT_TRUE(st);
+        ino = st->ino;
+        ASSERT_TRUE((*m)->close(*fd));
+        ASSERT_TRUE((*m)->unmount(false));
+        m_img.assign(dev->bytes().begin(), dev->bytes().end());
+    }
+    Raw raw(m_img);
+    ASSERT_EQ(raw.db(ino, 1), 0u);
+    ASSERT_EQ(raw.db(ino, 2), 0u);
+    raw.set_db(ino, 1, blk_nocopy);
+    raw.set_db(ino, 2, blk_snap);
+    std::vector<std::byte> plain = m_img;
+    expect(plain, fmt::format("{} BAD I={}", blk_nocopy, ino));
+
+    const std::uint64_t flags_off =
+        raw.inode_off(ino) + (raw.ufs2 ? offsetof(Dinode2, di_flags) : offsetof(Dinode1, di_flags));
+    Raw32 flags;
+    raw.o.set(flags, sf_snapshot);
+    raw.put(flags_off, flags);
+    std::string text;
+    const CheckResult r = run(m_img, &text);
+    EXPECT_EQ(r.exit_code, 0) << text;
+    EXPECT_TRUE(r.problems.empty()) << text;
 }
 
 TEST_P(FfsCheck, GarbageNeverCrashes) {

@@ -40,6 +40,7 @@ struct Inode {
     std::uint16_t mode = 0;
     std::int16_t nlink = 0;
     std::uint32_t uid = 0;
+    std::uint32_t flags = 0;  // di_flags
     std::uint64_t size = 0;
     std::uint64_t blocks = 0;
     std::int64_t mtime = 0;

@@ -110,6 +110,7 @@ Result<Inode> Checker::read_inode(std::uint64_t ino) {
         in.mode = o.u16(d.di_mode);
         in.nlink = static_cast<std::int16_t>(o.u16(d.di_nlink));
         in.uid = o.u32(d.di_uid);
+        in.flags = o.u32(d.di_flags);
         in.size = o.u64(d.di_size);
         in.blocks = o.u64(d.di_blocks);
         in.mtime = static_cast<std::int64_t>(o.u64(d.di_mtime));
@@ -126,6 +127,7 @@ Result<Inode> Checker::read_inode(std::uint64_t ino) {
         in.mode = o.u16(d.di_mode);
         in.nlink = static_cast<std::int16_t>(o.u16(d.di_nlink));
         in.uid = o.u32(d.di_uid);
+        in.flags = o.u32(d.di_flags);
         in.size = o.u64(d.di_size);
         in.blocks = o.u32(d.di_blocks);
         in.mtime = static_cast<std::int32_t>(o.u32(d.di_mtime));

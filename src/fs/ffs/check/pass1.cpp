@@ -145,9 +145,14 @@ Result<void> Checker::pass1_inode(std::uint64_t ino, const Inode& di) {
     std::uint64_t counted = 0;
     int badblk = 0, dupblk = 0;
     auto mark_clear = [&] { info.state = mode == ifdir ? State::dclear : State::fclear; };
+    const bool snapshot = (di.flags & sf_snapshot) != 0;
     UKFS_TRY(walk_blocks(
         ino, di, true,
-        [&](std::uint64_t blk, std::uint32_t nfrags, int, std::uint64_t) -> Result<Walk> {
+        [&](std::uint64_t blk, std::uint32_t nfrags, int level, std::uint64_t) -> Result<Walk> {
+            // A snapshot's markers are no blocks: neither checked nor counted (fsck_ffs's SNAP
+            // inodes). One in an indirect pointer is not followed.
+            if (snapshot && (blk == blk_nocopy || blk == blk_snap))
+                return level == 0 ? keepon : skip;
             const bool out = chkrange(blk, nfrags);
             if (out) {
                 problem(fmt::format("{} BAD I={}", blk, ino), fmt::format("{} BAD I={}", blk, ino));

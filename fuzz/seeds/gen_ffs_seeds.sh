@@ -2,7 +2,9 @@
 # Seed corpus for fuzz/ffs_image_fuzzer.cpp and fuzz/ffs_check_fuzzer.cpp, made by makefs at
 # build time (nothing binary is committed): small UFS1 and UFS2 images in both byte orders, 4 KiB and 8 KiB blocks, of a
 # tree holding small, fragment-tailed and multi-block files (one past the direct blocks),
-# short and long symlinks, hard links, a FIFO and nested directories.
+# short and long symlinks, hard links, a FIFO and nested directories. Two more (python3) have
+# NetBSD quota2 on: the tree's q_user and q_group files become the quota files (header, one
+# entry an id with the usage counted, the other slots free), unnamed, and the superblock says so.
 # Without makefs the corpus stays empty, with a note.
 # Usage: gen_ffs_seeds.sh OUTDIR
 set -euo pipefail
@@ -34,6 +36,98 @@ for opts in "-B le -o version=1,bsize=4096,fsize=512" "-B be -o version=1,bsize=
     img="$tmp/img$n"
     # shellcheck disable=SC2086
     makefs -t ffs -s 1m $opts "$img" "$src" >/dev/null 2>&1
+    cp "$img" "$out/ffs-$n"
+    n=$((n + 1))
+done
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "gen_ffs_seeds: python3 missing, no quota2 seeds" >&2
+    exit 0
+fi
+for opts in "-B le -o version=2,bsize=4096,fsize=512" "-B be -o version=1,bsize=8192,fsize=1024"; do
+    bs=${opts##*bsize=}
+    bs=${bs%%,*}
+    rm -f "$src/q_user" "$src/q_group"
+    head -c $((2 * bs)) /dev/zero > "$src/q_user"
+    head -c $((2 * bs)) /dev/zero > "$src/q_group"
+    img="$tmp/img$n"
+    # shellcheck disable=SC2086
+    makefs -t ffs -s 1m $opts "$img" "$src" >/dev/null 2>&1
+    python3 - "$img" <<'PY'
+import struct, sys
+path = sys.argv[1]
+b = bytearray(open(path, 'rb').read())
+# Superblock offsets: fs/ffs/format.hpp (NetBSD ufs/ffs/fs.h); quota2 layout: ufs/ufs/quota2.h.
+for sbloc in (65536, 8192):
+    for e in '<>':
+        magic = struct.unpack_from(e + 'I', b, sbloc + 1372)[0]
+        if magic in (0x19540119, 0x011954):
+            break
+    else:
+        continue
+    break
+ufs2 = magic == 0x19540119
+def g(fmt, off): return struct.unpack_from(e + fmt, b, off)[0]
+def p(fmt, off, v): struct.pack_into(e + fmt, b, off, v)
+sb = lambda o: g('i', sbloc + o)
+iblkno, cgoff, cgmask, ncg = sb(16), sb(24), sb(28), sb(44)
+bsize, fsize, frag, inopb, ipg, fpg = sb(48), sb(52), sb(56), sb(120), sb(184), sb(188)
+isz = 256 if ufs2 else 128
+def inode(ino):
+    c = ino // ipg
+    start = fpg * c + (0 if ufs2 else cgoff * (c & ~cgmask))
+    return (start + iblkno + (ino % ipg) // inopb * frag) * fsize + (ino % inopb) * isz
+def db(ino, i): return g('Q', inode(ino) + 112 + 8 * i) if ufs2 else g('i', inode(ino) + 40 + 4 * i)
+q = {}
+d = db(2, 0) * fsize
+off = d
+while off < d + bsize:
+    ino, reclen, namlen = g('I', off), g('H', off + 4), b[off + 7]
+    name = bytes(b[off + 8:off + 8 + namlen])
+    if name in (b'q_user', b'q_group'):
+        q[0 if name == b'q_user' else 1] = ino
+        p('I', off, 0)
+    if reclen == 0:
+        break
+    off += reclen
+use = [{}, {}]
+for ino in range(2, ipg * ncg):
+    i = inode(ino)
+    if g('H', i) & 0o170000 == 0 or ino in q.values():
+        continue
+    ids = (g('I', i + 4), g('I', i + 8)) if ufs2 else (g('I', i + 112), g('I', i + 116))
+    blocks = g('Q', i + 24) if ufs2 else g('I', i + 104)
+    for t in (0, 1):
+        u = use[t].setdefault(ids[t], [0, 0])
+        u[0] += blocks
+        u[1] += 1
+shift = 8
+while shift < 15 and (8 << (shift + 1)) + 112 <= bsize:
+    shift += 1
+for t in (0, 1):
+    blk = [db(q[t], 0) * fsize, db(q[t], 1) * fsize]
+    at = lambda o: blk[o // bsize] + o % bsize
+    p('I', at(0), 0xb746915e)
+    b[at(4)], b[at(5)] = t, shift
+    p('H', at(6), 1 << shift)
+    slots = list(range(112 + (8 << shift), bsize - 95, 96)) + list(range(bsize, 2 * bsize - 95, 96))
+    for (uid, (nb, nf)), eo in zip(sorted(use[t].items()), slots):
+        head = at(112 + 8 * (uid & ((1 << shift) - 1)))
+        p('Q', at(eo + 16), nb)
+        p('Q', at(eo + 56), nf)
+        p('Q', at(eo + 80), g('Q', head))
+        p('I', at(eo + 88), uid)
+        p('Q', head, eo)
+    for eo in slots[len(use[t]):]:
+        p('Q', at(eo + 80), g('Q', at(104)))
+        p('Q', at(104), eo)
+p('I', sbloc + 1312, g('I', sbloc + 1312) | 0x200)
+p('I', sbloc + 904, 0xb746915e)
+b[sbloc + 908] = 3
+p('Q', sbloc + 912, q[0])
+p('Q', sbloc + 920, q[1])
+open(path, 'wb').write(b)
+PY
     cp "$img" "$out/ffs-$n"
     n=$((n + 1))
 done

@@ -40,6 +40,7 @@ struct Inode {
     std::uint16_t mode = 0;
     std::int16_t nlink = 0;
     std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
     std::uint32_t flags = 0;  // di_flags
     std::uint64_t size = 0;
     std::uint64_t blocks = 0;
@@ -49,6 +50,15 @@ struct Inode {
     std::uint64_t ib[niaddr] = {};
     std::uint64_t extb[nxaddr] = {};
     bool all_zero_pointers() const;
+};
+
+struct QuotaFile;  // quota2.cpp
+
+// Usage counted in phase 1 for one quota type (fsck_ffs' uquot hash): blocks (DEV_BSIZE units)
+// and inodes per id, and each hash bucket's ids in the order they were first met.
+struct QuotaTally {
+    std::unordered_map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> use;
+    std::vector<std::vector<std::uint32_t>> buckets;
 };
 
 class Checker {
@@ -103,6 +113,16 @@ private:
     Result<void> pass4();
     Result<void> pass5();
 
+    // NetBSD quota2 (quota2.cpp): the setup test of the superblock's quota fields, phase 1's
+    // usage count, and phase 6 (the quota files' headers, lists and recorded usage).
+    std::uint32_t fs_flags() const;
+    bool is_quota_inode(std::uint64_t ino) const;
+    bool quota_setup();  // false: fsck_ffs -n stops here ("CONTINUE? no")
+    void quota_count(std::uint64_t ino, const Inode& di, std::uint64_t blocks);
+    Result<void> pass6();
+    Result<bool> quota_check_inode(int type, QuotaFile& qf);
+    Result<void> quota_check_usage(QuotaFile& qf);
+
     io::BlockDevice& m_dev;
     CheckOptions m_opts;
     std::function<void(std::string_view)> m_out;
@@ -120,6 +140,9 @@ private:
     std::uint64_t m_lastino = 0;
     bool m_abort = false;  // fsck_ffs -n would have exited here (a "CONTINUE? no")
     std::vector<std::uint32_t> m_inosused_limit;  // per cg: inodes looked at (cg_initediblk)
+    bool m_quota = false;          // FS_DOQUOTA2 with the quota2 magic: phase 1 counts usage
+    std::uint32_t m_q2_shift = 0;  // the hash size fsck_ffs expects for this block size
+    QuotaTally m_tally[2];         // user, group
 };
 
 }  // namespace uk::ffs::check

@@ -110,6 +110,7 @@ Result<Inode> Checker::read_inode(std::uint64_t ino) {
         in.mode = o.u16(d.di_mode);
         in.nlink = static_cast<std::int16_t>(o.u16(d.di_nlink));
         in.uid = o.u32(d.di_uid);
+        in.gid = o.u32(d.di_gid);
         in.flags = o.u32(d.di_flags);
         in.size = o.u64(d.di_size);
         in.blocks = o.u64(d.di_blocks);
@@ -127,6 +128,7 @@ Result<Inode> Checker::read_inode(std::uint64_t ino) {
         in.mode = o.u16(d.di_mode);
         in.nlink = static_cast<std::int16_t>(o.u16(d.di_nlink));
         in.uid = o.u32(d.di_uid);
+        in.gid = o.u32(d.di_gid);
         in.flags = o.u32(d.di_flags);
         in.size = o.u64(d.di_size);
         in.blocks = o.u32(d.di_blocks);
@@ -272,6 +274,8 @@ Result<bool> Checker::setup() {
     if (!alternate_matches(m_g, alt))
         problem("BAD SUPER BLOCK: VALUES IN SUPER BLOCK DISAGREE WITH THOSE IN FIRST ALTERNATE",
                 "BAD SUPER BLOCK: VALUES IN SUPER BLOCK DISAGREE WITH THOSE IN FIRST ALTERNATE");
+    if (!quota_setup())
+        return false;
     for (std::string& w : superblock_warnings(m_g))
         problem(w, w, "FIX");
     // Bounded by validation: fs_size fragments fit the device, inodes live inside it.
@@ -301,6 +305,12 @@ Result<CheckResult> Checker::run() {
     UKFS_TRY(pass4());
     say("** Phase 5 - Check Cyl groups\n");
     UKFS_TRY(pass5());
+    if ((fs_flags() & fs_doquota2) != 0) {
+        say("** Phase 6 - Check Quotas\n");
+        UKFS_TRY(pass6());
+        if (m_abort)
+            return std::move(m_result);
+    }
 
     // The summary, from the superblock's totals as fsck_ffs prints them.
     const Order& o = m_g.order;

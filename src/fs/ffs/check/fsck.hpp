@@ -1,6 +1,7 @@
 // fsck for FFS: a read-only check of a UFS1 or UFS2 image, in the five phases of NetBSD's
 // fsck_ffs (blocks and sizes, pathnames, connectivity, reference counts, cylinder groups), with
-// its messages and its exit codes as if run with -n (every question answered "no").
+// its messages and its exit codes as if run with -n (every question answered "no"), and its
+// phase 6 (Check Quotas) on a file system with NetBSD's in-file-system quotas (quota2).
 //
 // Exit codes (NetBSD fsck(8) and sbin/fsck/exitvalues.h): 0 when the file system is clean
 // (FSCK_EXIT_OK); 8 when a problem was found and left unrepaired, or when the superblock cannot

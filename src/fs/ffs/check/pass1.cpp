@@ -139,8 +139,11 @@ Result<void> Checker::pass1_inode(std::uint64_t ino, const Inode& di) {
     } else {
         info.state = State::fstate;
     }
-    if (no_blocks)
+    if (no_blocks) {
+        if (di.blocks == 0)
+            quota_count(ino, di, 0);
         return {};
+    }
 
     std::uint64_t counted = 0;
     int badblk = 0, dupblk = 0;
@@ -195,6 +198,8 @@ Result<void> Checker::pass1_inode(std::uint64_t ino, const Inode& di) {
         problem(fmt::format("INCORRECT BLOCK COUNT I={} ({} should be {})", ino, di.blocks, should),
                 fmt::format("INCORRECT BLOCK COUNT I={} ({} should be {})", ino, di.blocks, should),
                 "CORRECT");
+    else if (!m_abort)  // fsck_ffs counts usage after the block count is right (or corrected)
+        quota_count(ino, di, should);
     return {};
 }
 

@@ -14,6 +14,7 @@
 
 #include "fs/ffs/inode.hpp"
 #include "fs/ffs/vnode_ops.hpp"
+#include "fs/ffs/wapbl.hpp"
 
 namespace uk::ffs {
 
@@ -236,14 +237,26 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
     if (req.args != nullptr && req.args_len != 0 && req.args_len < sizeof(ufs_args))
         return Error::sys(EINVAL, "ffs: the mount arguments are not a struct ufs_args");
     io::BlockDevice& dev = *req.device;
-    const auto [found, g] = UKFS_TRY(choose_superblock(dev, req));
+    Chosen chosen = UKFS_TRY(choose_superblock(dev, req));
     if (!req.read_only())
-        UKFS_TRY(check_writable(g, found.sb));
+        UKFS_TRY(check_writable(chosen.geometry, chosen.found.sb));
+    // FS_DOWAPBL: the log may hold committed transactions. As NetBSD's kernel for a read-only
+    // mount, replay it in memory and read the superblock again through the replayed view.
+    std::shared_ptr<io::BlockDevice> device = req.device;
+    if ((chosen.geometry.flags & fs_dowapbl) != 0) {
+        auto log = WapblLog::read(dev, chosen.found.sb, chosen.geometry.order);
+        if (!log)
+            return log.error().context("ffs: cannot replay the WAPBL log: ");
+        device = std::make_shared<WapblOverlay>(req.device, std::move(*log));
+        chosen = UKFS_TRY(choose_superblock(*device, req));
+    }
+    const FoundSuperblock& found = chosen.found;
+    const Geometry& g = chosen.geometry;
 
     io::CacheOptions options;
     options.budget_bytes = std::max(req.cache_budget, min_cache_blocks * g.bsize);
     options.ordered = req.ordered_writes();
-    auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.fsize, options));
+    auto cache = UKFS_TRY(io::BufferCache::create(device, g.fsize, options));
     auto fs = std::make_unique<FfsFs>(g, found.sb, std::move(cache), req.read_only());
     fs->set_clock(req.clock);
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));

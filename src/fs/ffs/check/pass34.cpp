@@ -71,6 +71,8 @@ Result<void> Checker::pass4() {
             const std::int64_t nlink = di.nlink;
             if (nlink == static_cast<std::int64_t>(info.refs))
                 break;
+            if (is_journal_inode(ino, di))  // named by no directory, as fsck_ffs skips it
+                break;
             if (info.refs == 0 && nlink == 0) {
                 clri("UNREF");
             } else if (info.refs == 0) {

@@ -177,7 +177,7 @@ protected:
     }
 
     // The end-of-partition log: a transaction that rewrites f's first fragment and shrinks f
-    // to 4500 bytes, then g's first fragment logged and revoked, then an inode list; the
+    // to 4500 bytes (its inode on disk has a wrong link count the log's copy has not), then g's first fragment logged and revoked, then an inode list; the
     // records wrap round the end of the circular area. Returns the image with the log after
     // fs_size, FS_DOWAPBL set.
     std::vector<std::byte> journaled(const std::function<void(LogWriter&)>& tweak = {}) {
@@ -193,6 +193,10 @@ protected:
         std::memcpy(ino_sector.data(), im.b.data() + ioff / sec * sec, sec);
         std::memcpy(ino_sector.data() + ioff % sec, &d, sizeof d);
         w.blocks({{im.db0(m_f) * fsize / sec, pattern(fsize, 99)}, {ioff / sec, ino_sector}});
+        // On disk f's link count is wrong: only the replayed view checks clean.
+        Dinode2 disk = im.inode(m_f);
+        im.g.order.set(disk.di_nlink, std::uint16_t{2});
+        im.set_inode(m_f, disk);
         w.blocks({{im.db0(m_g) * fsize / sec, pattern(fsize, 55)}});
         w.simple(wapbl_wc_revocations,
                  {{im.db0(m_g) * fsize / sec, static_cast<std::uint32_t>(fsize)}});

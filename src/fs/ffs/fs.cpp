@@ -192,7 +192,7 @@ Result<void> check_writable(const Geometry& g, const Superblock& sb) {
     if ((g.clean & fs_isclean) == 0 || (g.flags & (fs_unclean | fs_needsfsck)) != 0)
         return refuse("the file system is not clean (run fsck)");
     if ((g.flags & fs_dowapbl) != 0)
-        return refuse("the file system has a WAPBL log, which is not replayed");
+        return refuse("the file system has an active WAPBL log, replayed only for reading");
     if ((g.flags & fs_suj) != 0)
         return refuse("the file system uses journaled soft updates (FS_SUJ)");
     if ((g.flags & fs_dosoftdep) != 0)

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <functional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -156,6 +157,10 @@ struct Variant {
     std::endian log;
 };
 
+void PrintTo(const Variant& v, std::ostream* os) {
+    *os << v.name;
+}
+
 class FfsWapbl : public ::testing::TestWithParam<Variant> {
 protected:
     void SetUp() override {
@@ -258,6 +263,7 @@ TEST_P(FfsWapbl, ReadOnlyMountAndCheckSeeTheReplayedLog) {
     auto rw = mount_image(img, std::size_t{8} << 20, true);
     ASSERT_FALSE(rw);
     EXPECT_EQ(rw.error().errnum(), EROFS);
+    EXPECT_NE(rw.error().message().find("WAPBL"), std::string::npos) << rw.error().message();
     EXPECT_EQ(file_digest(img), before);
 }
 

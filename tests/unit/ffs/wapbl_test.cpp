@@ -260,6 +260,19 @@ TEST_P(FfsWapbl, ReadOnlyMountAndCheckSeeTheReplayedLog) {
     EXPECT_NE(text.find("** File system is journaled; replaying journal\n"), std::string::npos)
         << text;
 
+    // fsck -p leaves a journaled file system alone, as fsck_ffs -p does.
+    {
+        auto dev = io::ImageFile::open(img.string(), true);
+        ASSERT_TRUE(dev);
+        std::string out;
+        check::CheckOptions preen;
+        preen.preen = true;
+        auto r = check::check(**dev, preen, [&](std::string_view t) { out += t; });
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->exit_code, 0);
+        EXPECT_NE(out.find("file system is journaled; not checking"), std::string::npos) << out;
+    }
+
     auto rw = mount_image(img, std::size_t{8} << 20, true);
     ASSERT_FALSE(rw);
     EXPECT_EQ(rw.error().errnum(), EROFS);

@@ -14,6 +14,7 @@
 
 #include "fs/ffs/inode.hpp"
 #include "fs/ffs/vnode_ops.hpp"
+#include "fs/ffs/wapbl.hpp"
 
 namespace uk::ffs {
 
@@ -192,7 +193,7 @@ Result<void> check_writable(const Geometry& g, const Superblock& sb) {
     if ((g.clean & fs_isclean) == 0 || (g.flags & (fs_unclean | fs_needsfsck)) != 0)
         return refuse("the file system is not clean (run fsck)");
     if ((g.flags & fs_dowapbl) != 0)
-        return refuse("the file system has a WAPBL log, which is not replayed");
+        return refuse("the file system has an active WAPBL log, replayed only for reading");
     if ((g.flags & fs_suj) != 0)
         return refuse("the file system uses journaled soft updates (FS_SUJ)");
     if ((g.flags & fs_dosoftdep) != 0)
@@ -237,17 +238,29 @@ Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req)
     if (req.args != nullptr && req.args_len != 0 && req.args_len < sizeof(ufs_args))
         return Error::sys(EINVAL, "ffs: the mount arguments are not a struct ufs_args");
     io::BlockDevice& dev = *req.device;
-    const auto [found, g, copy] = UKFS_TRY(choose_superblock(dev, req));
+    Chosen chosen = UKFS_TRY(choose_superblock(dev, req));
     if (!req.read_only())
-        UKFS_TRY(check_writable(g, found.sb));
+        UKFS_TRY(check_writable(chosen.geometry, chosen.found.sb));
+    // FS_DOWAPBL: the log may hold committed transactions. As NetBSD's kernel for a read-only
+    // mount, replay it in memory and read the superblock again through the replayed view.
+    std::shared_ptr<io::BlockDevice> device = req.device;
+    if ((chosen.geometry.flags & fs_dowapbl) != 0) {
+        auto log = WapblLog::read(dev, chosen.found.sb, chosen.geometry.order);
+        if (!log)
+            return log.error().context("ffs: cannot replay the WAPBL log: ");
+        device = std::make_shared<WapblOverlay>(req.device, std::move(*log));
+        chosen = UKFS_TRY(choose_superblock(*device, req));
+    }
+    const FoundSuperblock& found = chosen.found;
+    const Geometry& g = chosen.geometry;
 
     io::CacheOptions options;
     options.budget_bytes = std::max(req.cache_budget, min_cache_blocks * g.bsize);
     options.ordered = req.ordered_writes();
-    auto cache = UKFS_TRY(io::BufferCache::create(req.device, g.fsize, options));
+    auto cache = UKFS_TRY(io::BufferCache::create(device, g.fsize, options));
     auto fs = std::make_unique<FfsFs>(g, found.sb, std::move(cache), req.read_only());
     fs->set_clock(req.clock);
-    if (copy)
+    if (chosen.copy)
         UKFS_TRY(fs->count_from_groups());
     const InodeData root = UKFS_TRY(load_inode(*fs, root_ino));
     if (root.type != VType::dir)

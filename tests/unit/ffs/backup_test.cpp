@@ -33,6 +33,10 @@ protected:
             ASSERT_TRUE(fd) << fd.error().describe();
             ASSERT_TRUE((*m)->write_fd(*fd, 0, added, false));
             ASSERT_TRUE((*m)->close(*fd));
+            // The same times as the source's copy, which the tree comparison checks.
+            struct stat st {};
+            ASSERT_EQ(::stat((m_src / "added").c_str(), &st), 0);
+            ASSERT_TRUE((*m)->utimes("/added", st.st_atim, st.st_mtim, vfs::Follow::yes));
             ASSERT_TRUE((*m)->unmount(false));
         }
         {

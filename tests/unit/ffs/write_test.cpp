@@ -464,8 +464,6 @@ const Refusal refusals[] = {
      [](Superblock& sb, const Order& o) { o.set(sb.fs_flags, o.u32(sb.fs_flags) | fs_unclean); }},
     {"needs_fsck", false,
      [](Superblock& sb, const Order& o) { o.set(sb.fs_flags, o.u32(sb.fs_flags) | fs_needsfsck); }},
-    {"wapbl", true,
-     [](Superblock& sb, const Order& o) { o.set(sb.fs_flags, o.u32(sb.fs_flags) | fs_dowapbl); }},
     {"suj", true,
      [](Superblock& sb, const Order& o) { o.set(sb.fs_flags, o.u32(sb.fs_flags) | fs_suj); }},
     {"softdep", false,

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,7 +66,7 @@ class Checker {
 public:
     Checker(io::BlockDevice& dev, const CheckOptions& opts,
             std::function<void(std::string_view)> out)
-        : m_dev(dev), m_opts(opts), m_out(std::move(out)) {}
+        : m_raw(dev), m_opts(opts), m_out(std::move(out)) {}
 
     Result<CheckResult> run();
 
@@ -101,7 +102,17 @@ private:
     Result<bool> walk_indirect(std::uint64_t ino, std::uint64_t blk, int level, std::uint64_t lbn,
                                std::uint64_t remsize, bool check_truncated, const BlockFn& fn);
 
+    // What every phase reads: the device, or with FS_DOWAPBL the log replayed over it.
+    io::BlockDevice& dev() { return m_replayed ? *m_replayed : m_raw; }
+
     Result<bool> setup();
+    // fsck_ffs' check_wapbl(): the superblock's journal fields and, with FS_DOWAPBL, the log
+    // read for replay (`journaled` then set and dev() the replayed view). False when fsck_ffs
+    // -n would have stopped ("CONTINUE? no").
+    Result<bool> check_wapbl(bool& journaled);
+    // fsck_ffs' is_journal_inode(): `ino` is the in-file-system log's inode the superblock
+    // names, with SF_LOG set.
+    bool is_journal_inode(std::uint64_t ino, const Inode& di) const;
     Result<void> pass1();
     Result<void> pass1_inode(std::uint64_t ino, const Inode& di);
     Result<void> pass1b();
@@ -123,7 +134,8 @@ private:
     Result<bool> quota_check_inode(int type, QuotaFile& qf);
     Result<void> quota_check_usage(QuotaFile& qf);
 
-    io::BlockDevice& m_dev;
+    io::BlockDevice& m_raw;
+    std::shared_ptr<io::BlockDevice> m_replayed;
     CheckOptions m_opts;
     std::function<void(std::string_view)> m_out;
     CheckResult m_result;

@@ -25,7 +25,7 @@ void Checker::say(std::string_view text) {
     if (!m_out)
         return;
     if (m_opts.preen)
-        m_out(fmt::format("{}: {}", m_dev.name(), text));
+        m_out(fmt::format("{}: {}", dev().name(), text));
     else
         m_out(text);
 }
@@ -94,13 +94,13 @@ void Checker::fileerror(std::uint64_t dir, std::uint64_t ino, std::string_view n
 Result<void> Checker::read_frags(std::uint64_t frag_no, std::uint64_t count,
                                  std::vector<std::byte>& b) {
     b.resize(count * m_g.fsize);
-    return m_dev.read_at(m_g.bytes(frag_no), b);
+    return dev().read_at(m_g.bytes(frag_no), b);
 }
 
 Result<Inode> Checker::read_inode(std::uint64_t ino) {
     std::byte raw[256];
     const std::uint32_t isz = m_g.inode_size();
-    UKFS_TRY(m_dev.read_at(m_g.bytes(m_g.ino_block(ino)) + m_g.ino_offset(ino),
+    UKFS_TRY(dev().read_at(m_g.bytes(m_g.ino_block(ino)) + m_g.ino_offset(ino),
                            std::span<std::byte>(raw, isz)));
     const Order& o = m_g.order;
     Inode in;
@@ -253,23 +253,37 @@ Result<bool> Checker::walk_indirect(std::uint64_t ino, std::uint64_t blk, int le
 
 Result<bool> Checker::setup() {
     std::string why;
-    auto found = UKFS_TRY(find_superblock(m_dev, why));
+    auto found = UKFS_TRY(find_superblock(m_raw, why));
     if (!found) {
         problem(fmt::format("BAD SUPER BLOCK: {}", why), fmt::format("BAD SUPER BLOCK: {}", why));
         say("/dev/null: CANNOT FIGURE OUT FILE SYSTEM PARTITION\n");
         return false;
     }
     m_g = std::move(*found);
+    if (!m_opts.preen)
+        say(fmt::format("** {} (NO WRITE)\n", m_raw.name()));
+    bool journaled = false;
+    if (!UKFS_TRY(check_wapbl(journaled)))
+        return false;
+    if (m_opts.preen && journaled) {
+        say("file system is journaled; not checking\n");
+        return false;
+    }
     if (m_opts.preen && (m_g.clean & fs_isclean) != 0) {
         say("file system is clean; not checking\n");
         return false;
     }
-    say(fmt::format("** {} (NO WRITE)\n", m_dev.name()));
+    if (m_opts.preen)
+        say(fmt::format("** {} (NO WRITE)\n", m_raw.name()));
+    // As fsck_ffs: the superblock stays the one on disk, every later read sees the log replayed.
+    if (journaled)
+        say("** File system is journaled; replaying journal\n");
     if (!m_g.last_mounted.empty())
         say(fmt::format("** Last Mounted on {}\n", m_g.last_mounted));
-    // The first alternate fsck_ffs compares is the one in the last cylinder group.
+    // The first alternate fsck_ffs compares is the one in the last cylinder group (read before
+    // the journal, as fsck_ffs' readsb()).
     Superblock alt;
-    UKFS_TRY(m_dev.read_at(m_g.bytes(m_g.cgsblock(m_g.ncg - 1)),
+    UKFS_TRY(m_raw.read_at(m_g.bytes(m_g.cgsblock(m_g.ncg - 1)),
                            std::span<std::byte>(reinterpret_cast<std::byte*>(&alt), sizeof alt)));
     if (!alternate_matches(m_g, alt))
         problem("BAD SUPER BLOCK: VALUES IN SUPER BLOCK DISAGREE WITH THOSE IN FIRST ALTERNATE",

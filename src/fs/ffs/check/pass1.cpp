@@ -46,7 +46,7 @@ Result<void> Checker::pass1() {
     std::vector<std::byte> cgbuf(m_g.cgsize), iblk;
     m_inosused_limit.assign(m_g.ncg, m_g.ipg);
     for (std::uint64_t c = 0; c < m_g.ncg; ++c) {
-        UKFS_TRY(m_dev.read_at(m_g.bytes(m_g.cgtod(c)), cgbuf));
+        UKFS_TRY(dev().read_at(m_g.bytes(m_g.cgtod(c)), cgbuf));
         CylinderGroup cg;
         std::memcpy(&cg, cgbuf.data(), sizeof cg);
         std::uint32_t inosused = m_g.ipg;

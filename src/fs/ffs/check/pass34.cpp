@@ -71,7 +71,7 @@ Result<void> Checker::pass4() {
             const std::int64_t nlink = di.nlink;
             if (nlink == static_cast<std::int64_t>(info.refs))
                 break;
-            if (is_quota_inode(ino))  // named by the superblock, not by a directory
+            if (is_quota_inode(ino) || is_journal_inode(ino, di))  // named by no directory
                 break;
             if (info.refs == 0 && nlink == 0) {
                 clri("UNREF");

@@ -64,7 +64,7 @@ Result<void> Checker::pass5() {
         setbmap(d);
 
     std::vector<std::byte> cs_area(m_g.cssize);
-    UKFS_TRY(m_dev.read_at(m_g.bytes(m_g.csaddr), cs_area));
+    UKFS_TRY(dev().read_at(m_g.bytes(m_g.csaddr), cs_area));
     std::vector<std::byte> cgbuf(m_g.cgsize), newbuf(m_g.cgsize);
     std::uint64_t tot_ndir = 0, tot_nbfree = 0, tot_nifree = 0, tot_nffree = 0;
     bool told_counts = false, told_summary = false, told_maps = false, told_alt = false;
@@ -76,7 +76,7 @@ Result<void> Checker::pass5() {
     };
 
     for (std::uint64_t c = 0; c < m_g.ncg; ++c) {
-        UKFS_TRY(m_dev.read_at(m_g.bytes(m_g.cgtod(c)), cgbuf));
+        UKFS_TRY(dev().read_at(m_g.bytes(m_g.cgtod(c)), cgbuf));
         CylinderGroup cg;
         std::memcpy(&cg, cgbuf.data(), sizeof cg);
         if (o.u32(cg.cg_magic) != cg_magic)
@@ -84,7 +84,7 @@ Result<void> Checker::pass5() {
                     fmt::format("CG {}: PASS5: BAD MAGIC NUMBER", c));
         Superblock alt;
         UKFS_TRY(
-            m_dev.read_at(m_g.bytes(m_g.cgsblock(c)),
+            dev().read_at(m_g.bytes(m_g.cgsblock(c)),
                           std::span<std::byte>(reinterpret_cast<std::byte*>(&alt), sizeof alt)));
         if (!alternate_matches(m_g, alt) && !told_alt) {
             told_alt = true;

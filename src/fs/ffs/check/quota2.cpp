@@ -129,8 +129,9 @@ bool Checker::quota_setup() {
 }
 
 void Checker::quota_count(std::uint64_t ino, const Inode& di, std::uint64_t blocks) {
-    // Snapshots, the quota files themselves (and fsck_ffs also skips the WAPBL journal inode).
-    if (!m_quota || ino < root_ino || is_quota_inode(ino) || (di.flags & sf_snapshot) != 0)
+    // Not counted, as fsck_ffs's update_uquot: snapshots, the WAPBL log, the quota files.
+    if (!m_quota || ino < root_ino || is_quota_inode(ino) || is_journal_inode(ino, di) ||
+        (di.flags & sf_snapshot) != 0)
         return;
     const std::uint32_t mask = (1u << m_q2_shift) - 1;
     const std::uint32_t ids[2] = {di.uid, di.gid};
@@ -273,7 +274,7 @@ Result<bool> Checker::quota_check_inode(int type, QuotaFile& q) {
     auto walk = [&](std::uint64_t off, std::int64_t hash) -> Result<bool> {
         std::unordered_set<std::uint64_t> passed;
         while (off != 0) {
-            const auto e = UKFS_TRY(read_entry(m_dev, m_g, q, off));
+            const auto e = UKFS_TRY(read_entry(dev(), m_g, q, off));
             if (!e) {
                 problem("CAN'T READ QUOTA BLOCK", "CAN'T READ QUOTA BLOCK");
                 return false;
@@ -323,7 +324,7 @@ Result<void> Checker::quota_check_usage(QuotaFile& q) {
     for (std::uint32_t i = 0; i < hash_size; ++i) {
         std::uint64_t off = head_at(m_g, q, q2h_fixed_size + 8 * i);
         while (off != 0 && passed.insert(off).second) {
-            const auto e = UKFS_TRY(read_entry(m_dev, m_g, q, off));
+            const auto e = UKFS_TRY(read_entry(dev(), m_g, q, off));
             if (!e)
                 break;
             std::uint64_t want[2] = {0, 0};

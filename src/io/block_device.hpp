@@ -3,6 +3,7 @@
 // either completes or fails (short transfers and EINTR are handled inside).
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -111,6 +112,32 @@ private:
     std::shared_ptr<BlockDevice> m_base;
     std::uint64_t m_offset;
     std::uint64_t m_size;
+};
+
+// A read-only view in front of `base` (a journal replayed over an image, say): a subclass
+// supplies read_at; everything else is the base's, and a write is EROFS with `why`.
+class ReadOnlyView : public BlockDevice {
+public:
+    ReadOnlyView(std::shared_ptr<BlockDevice> base, std::string why)
+        : m_base(std::move(base)), m_why(std::move(why)) {}
+
+    Result<void> write_at(std::uint64_t, std::span<const std::byte>) override {
+        return Error::sys(EROFS, m_why);
+    }
+    Result<void> flush() override { return {}; }
+    std::uint64_t size() const override { return m_base->size(); }
+    bool read_only() const override { return true; }
+    std::uint32_t sector_size() const override { return m_base->sector_size(); }
+    std::string name() const override { return m_base->name(); }
+    int fd() const override { return m_base->fd(); }
+    std::uint64_t host_offset() const override { return m_base->host_offset(); }
+
+protected:
+    BlockDevice& base() { return *m_base; }
+
+private:
+    std::shared_ptr<BlockDevice> m_base;
+    std::string m_why;
 };
 
 }  // namespace uk::io

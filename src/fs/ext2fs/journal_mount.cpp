@@ -16,14 +16,15 @@ namespace {
 // A read-only view of `base` with whole blocks replaced by the replayed ones. Holds at most one
 // copy of each block the journal logs, so no more memory than the journal (or the file system)
 // is large.
-class OverlayDevice final : public io::BlockDevice {
+class OverlayDevice final : public io::ReadOnlyView {
 public:
     OverlayDevice(std::shared_ptr<io::BlockDevice> base, std::uint32_t block_size,
                   std::map<std::uint64_t, std::vector<std::byte>> blocks)
-        : m_base(std::move(base)), m_block_size(block_size), m_blocks(std::move(blocks)) {}
+        : ReadOnlyView(std::move(base), "ext2fs: a read-only mount of a journal needing recovery"),
+          m_block_size(block_size), m_blocks(std::move(blocks)) {}
 
     Result<void> read_at(std::uint64_t offset, std::span<std::byte> dst) override {
-        UKFS_TRY(m_base->read_at(offset, dst));
+        UKFS_TRY(base().read_at(offset, dst));
         if (dst.empty())
             return {};
         const std::uint64_t end = offset + dst.size();
@@ -36,19 +37,8 @@ public:
         }
         return {};
     }
-    Result<void> write_at(std::uint64_t, std::span<const std::byte>) override {
-        return Error::sys(EROFS, "ext2fs: a read-only mount of a journal needing recovery");
-    }
-    Result<void> flush() override { return {}; }
-    std::uint64_t size() const override { return m_base->size(); }
-    bool read_only() const override { return true; }
-    std::uint32_t sector_size() const override { return m_base->sector_size(); }
-    std::string name() const override { return m_base->name(); }
-    int fd() const override { return m_base->fd(); }
-    std::uint64_t host_offset() const override { return m_base->host_offset(); }
 
 private:
-    std::shared_ptr<io::BlockDevice> m_base;
     std::uint32_t m_block_size;
     std::map<std::uint64_t, std::vector<std::byte>> m_blocks;
 };

@@ -250,11 +250,7 @@ Result<void> WapblOverlay::read_at(std::uint64_t offset, std::span<std::byte> ds
     if (offset > size() || dst.size() > size() - offset)
         return Error::sys(EIO, fmt::format("{}: read of {} bytes at {} past the end", name(),
                                            dst.size(), offset));
-    return m_log->read_replayed(*m_base, offset, dst);
-}
-
-Result<void> WapblOverlay::write_at(std::uint64_t, std::span<const std::byte>) {
-    return Error::sys(EROFS, "ffs: the WAPBL replayed view is read-only");
+    return m_log->read_replayed(base(), offset, dst);
 }
 
 }  // namespace uk::ffs

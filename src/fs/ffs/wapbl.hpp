@@ -91,25 +91,17 @@ private:
 };
 
 // A read-only device showing `base` with `log` replayed over it. Writes are EROFS.
-class WapblOverlay final : public io::BlockDevice {
+class WapblOverlay final : public io::ReadOnlyView {
 public:
     WapblOverlay(std::shared_ptr<io::BlockDevice> base, std::shared_ptr<const WapblLog> log)
-        : m_base(std::move(base)), m_log(std::move(log)) {}
+        : ReadOnlyView(std::move(base), "ffs: the WAPBL replayed view is read-only"),
+          m_log(std::move(log)) {}
 
     Result<void> read_at(std::uint64_t offset, std::span<std::byte> dst) override;
-    Result<void> write_at(std::uint64_t offset, std::span<const std::byte> src) override;
-    Result<void> flush() override { return {}; }
-    std::uint64_t size() const override { return m_base->size(); }
-    bool read_only() const override { return true; }
-    std::uint32_t sector_size() const override { return m_base->sector_size(); }
-    std::string name() const override { return m_base->name(); }
-    int fd() const override { return m_base->fd(); }
-    std::uint64_t host_offset() const override { return m_base->host_offset(); }
 
     const WapblLog& log() const { return *m_log; }
 
 private:
-    std::shared_ptr<io::BlockDevice> m_base;
     std::shared_ptr<const WapblLog> m_log;
 };
 

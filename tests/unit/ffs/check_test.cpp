@@ -230,6 +230,18 @@ TEST_P(FfsCheck, BlockCountWrong) {
     expect(m_img, fmt::format("INCORRECT BLOCK COUNT I={}", ino));
 }
 
+// A short symlink keeps its target in the inode and owns no block: a block count is wrong.
+TEST_P(FfsCheck, BlockCountOnShortSymlink) {
+    Raw raw(m_img);
+    std::uint64_t ino = 0;
+    for (std::uint64_t i = root_ino + 1; i < raw.f(raw.sb.fs_ipg) && ino == 0; ++i)
+        if ((raw.mode(i) & ifmt) == iflnk && raw.o.u64(raw.get<Raw64>(raw.size_off(i))) < 20)
+            ino = i;
+    ASSERT_NE(ino, 0u) << "no short symlink";
+    raw.bump_blocks(ino);
+    expect(m_img, fmt::format("INCORRECT BLOCK COUNT I={} (2 should be 0)", ino));
+}
+
 // A snapshot's pointers may hold BLK_NOCOPY (1) and BLK_SNAP (2): fsck_ffs neither checks nor
 // counts them in an SF_SNAPSHOT inode. In any other inode they are bad blocks.
 TEST_P(FfsCheck, SnapshotMarkersAreNotBlocks) {

@@ -139,8 +139,15 @@ Result<void> Checker::pass1_inode(std::uint64_t ino, const Inode& di) {
     } else {
         info.state = State::fstate;
     }
-    if (no_blocks) {
-        if (di.blocks == 0)
+    auto wrong_count = [&](std::uint64_t should) {
+        problem(fmt::format("INCORRECT BLOCK COUNT I={} ({} should be {})", ino, di.blocks, should),
+                fmt::format("INCORRECT BLOCK COUNT I={} ({} should be {})", ino, di.blocks, should),
+                "CORRECT");
+    };
+    if (no_blocks) {  // ckinode counts nothing: any block count is wrong
+        if (di.blocks != 0)
+            wrong_count(0);
+        else
             quota_count(ino, di, 0);
         return {};
     }
@@ -195,9 +202,7 @@ Result<void> Checker::pass1_inode(std::uint64_t ino, const Inode& di) {
         }));
     const std::uint64_t should = counted * (m_g.fsize / dev_bsize);
     if (!m_abort && di.blocks != should)
-        problem(fmt::format("INCORRECT BLOCK COUNT I={} ({} should be {})", ino, di.blocks, should),
-                fmt::format("INCORRECT BLOCK COUNT I={} ({} should be {})", ino, di.blocks, should),
-                "CORRECT");
+        wrong_count(should);
     else if (!m_abort)  // fsck_ffs counts usage after the block count is right (or corrected)
         quota_count(ino, di, should);
     return {};

@@ -400,7 +400,7 @@ TEST_P(FfsFlags, SnapshotFlagNeverChanges) {
     const std::uint64_t ino = attr("/snap").ino;
     unmount();
     {
-        // Mark /snap a snapshot on disk (fsck_ffs takes such an inode as it is).
+        // Mark /snap a snapshot on disk, as ffs_snapshot would (the checker stays clean).
         OnDisk disk(m_img);
         const std::uint64_t off = disk.inode_offset(ino) + (disk.g().ufs2 ? 88 : 100);
         Raw32 raw;
@@ -421,6 +421,7 @@ TEST_P(FfsFlags, SnapshotFlagNeverChanges) {
     EXPECT_TRUE(perm(m().chflags("/plain", nb_sf_snapinval, vfs::Follow::no)));
     EXPECT_EQ(flags("/plain"), 0u);
     unmount();
+    EXPECT_TRUE(checker_clean(m_img));
     OnDisk disk(m_img);
     EXPECT_EQ(disk.flags(ino), nb_sf_snapshot | nb_uf_nodump);
 }

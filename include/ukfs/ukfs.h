@@ -43,7 +43,8 @@ int _ukfs_init(int version);
  * Mount `devpath` (an image file or block device, with an optional partition selector at its
  * end) as file system `vfsname` ("ffs", "ext2fs", "msdos", "cd9660", "tmpfs", "mfs").
  * `mountpath` is kept for compatibility (UKFS_DEFAULTMP); `mntflags` takes MNT_* flags;
- * `arg`/`alen` the type's mount argument structure, or NULL for defaults.
+ * `arg`/`alen` the type's mount argument structure, or NULL for defaults. ffs, mfs, tmpfs and
+ * cd9660 refuse an `arg` with an `alen` shorter than their structure (EINVAL), as NetBSD's do.
  */
 struct ukfs *ukfs_mount(const char *vfsname, const char *devpath, const char *mountpath,
                         int mntflags, void *arg, size_t alen);
@@ -62,7 +63,8 @@ int ukfs_closedir(struct ukfs *fs, struct ukfs_dircookie *cookie);
 int ukfs_open(struct ukfs *fs, const char *filename, int flags);
 ssize_t ukfs_read(struct ukfs *fs, const char *filename, off_t off, uint8_t *buf, size_t bufsize);
 ssize_t ukfs_read_fd(struct ukfs *fs, int fd, off_t off, uint8_t *buf, size_t bufsize);
-/* Writes into an existing file (it is not created) and syncs it, as NetBSD's does. */
+/* Writes into an existing file (it is not created), opened O_WRONLY, and syncs it, as NetBSD's
+ * does: an append-only file refuses it (EPERM); append through ukfs_open(O_APPEND). */
 ssize_t ukfs_write(struct ukfs *fs, const char *filename, off_t off, uint8_t *buf, size_t bufsize);
 ssize_t ukfs_write_fd(struct ukfs *fs, int fd, off_t off, uint8_t *buf, size_t bufsize, int dosync);
 int ukfs_close(struct ukfs *fs, int fd);

@@ -101,15 +101,22 @@ ssize_t ukfs_read_fd(struct ukfs* fs, int fd, off_t off, uint8_t* buf, size_t bu
 }
 
 ssize_t ukfs_write(struct ukfs* fs, const char* filename, off_t off, uint8_t* buf, size_t bufsize) {
-    // NetBSD opens the file without O_CREAT, writes, and fsyncs when something was written.
+    // NetBSD opens the file O_WRONLY (no O_CREAT), pwrites, and fsyncs when something was
+    // written. So do we: the open is what refuses an append-only file (ufs_open: EPERM unless
+    // opened O_APPEND), even where the write would be at its end.
     return c_call<ssize_t>([&]() -> Result<std::size_t> {
         if (off < 0)
             return Error::sys(EINVAL);
-        std::size_t n = UKFS_TRY(fs->mount->write(UKFS_TRY(need_path(filename)),
-                                                  static_cast<std::uint64_t>(off),
-                                                  bytes(buf, bufsize)));
-        if (n > 0)
-            UKFS_TRY(fs->mount->sync());
+        uk::vfs::Mount& m = *fs->mount;
+        const int fd = UKFS_TRY(m.open(UKFS_TRY(need_path(filename)), O_WRONLY));
+        auto n = m.write_fd(fd, static_cast<std::uint64_t>(off), bytes(buf, bufsize), false);
+        if (n && *n > 0) {
+            if (auto synced = m.sync(); !synced)
+                n = synced.error();
+        }
+        auto closed = m.close(fd);
+        if (n && !closed)
+            return closed.error();
         return n;
     });
 }

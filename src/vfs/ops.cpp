@@ -278,9 +278,14 @@ Result<void> Mount::chflags(std::string_view path, std::uint32_t flags, Follow f
     UKFS_TRY(check_writable());
     VnodeRef node = UKFS_TRY(resolve(path, follow));
     Attr a = UKFS_TRY(node->getattr());
+    // NetBSD's genfs_can_chflags, which ufs_setattr, ext2fs_setattr and tmpfs ask: only the
+    // owner or root; only root changes a system (SF_*) flag; and the owner, if not root, changes
+    // no flag of a character or block device.
     UKFS_TRY(check_owner(a, m_cred));
     constexpr std::uint32_t super_flags = 0xffff0000;  // SF_*: root only
     if (!m_cred.is_root() && ((a.flags ^ flags) & super_flags))
+        return Error::sys(EPERM);
+    if (!m_cred.is_root() && (a.type == VType::chr || a.type == VType::blk))
         return Error::sys(EPERM);
     SetAttr c;
     c.flags = flags;

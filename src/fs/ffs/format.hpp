@@ -113,7 +113,8 @@ inline constexpr std::uint32_t sf_archived = 0x00010000;
 inline constexpr std::uint32_t sf_immutable = 0x00020000;
 inline constexpr std::uint32_t sf_append = 0x00040000;
 inline constexpr std::uint32_t sf_snapshot = 0x00200000;
-inline constexpr std::uint32_t sf_log = 0x00400000;  // NetBSD: the in-file-system WAPBL log
+inline constexpr std::uint32_t sf_log = 0x00400000;        // NetBSD: the in-file-system WAPBL log
+inline constexpr std::uint32_t sf_snapinval = 0x00800000;  // a snapshot found invalid
 // A snapshot's block pointers may hold these markers instead of addresses: the block was
 // not copied (it is unchanged since the snapshot), or it belongs to a snapshot.
 inline constexpr std::uint64_t blk_nocopy = 1;

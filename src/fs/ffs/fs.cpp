@@ -234,9 +234,12 @@ Result<vfs::StatFs> FfsFs::statfs() {
 Result<std::unique_ptr<vfs::FileSystem>> mount_ffs(const vfs::MountRequest& req) {
     if (!req.device)
         return Error::sys(EINVAL, "ffs: a device is needed");
-    // req.args may point at a struct ufs_args (char *fspec); nothing in it concerns us.
-    if (req.args != nullptr && req.args_len != 0 && req.args_len < sizeof(ufs_args))
-        return Error::sys(EINVAL, "ffs: the mount arguments are not a struct ufs_args");
+    // req.args may point at a struct ufs_args (char *fspec); nothing in it concerns us. Given,
+    // it must be whole: NetBSD's ffs_mount refuses a shorter *data_len with EINVAL.
+    if (req.args != nullptr && req.args_len < sizeof(ufs_args))
+        return Error::sys(EINVAL, fmt::format("ffs: mount arguments of {} bytes, less than "
+                                              "struct ufs_args ({})",
+                                              req.args_len, sizeof(ufs_args)));
     io::BlockDevice& dev = *req.device;
     Chosen chosen = UKFS_TRY(choose_superblock(dev, req));
     if (!req.read_only())

@@ -16,9 +16,12 @@ namespace uk::ffs {
 
 Result<std::unique_ptr<vfs::FileSystem>> mount_mfs(const vfs::MountRequest& req) {
     std::uint64_t size = mfs_default_size;
-    if (req.args != nullptr && req.args_len != 0) {
+    if (req.args != nullptr) {
+        // NetBSD's mfs_mount refuses a *data_len shorter than struct mfs_args with EINVAL.
         if (req.args_len < sizeof(mfs_args))
-            return Error::sys(EINVAL, "mfs: the mount arguments are not a struct mfs_args");
+            return Error::sys(EINVAL, fmt::format("mfs: mount arguments of {} bytes, less than "
+                                                  "struct mfs_args ({})",
+                                                  req.args_len, sizeof(mfs_args)));
         mfs_args a{};
         std::memcpy(&a, req.args, sizeof a);
         if (a.size != 0)

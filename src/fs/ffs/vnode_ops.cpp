@@ -80,8 +80,16 @@ Result<void> FfsVnode::store() {
 Result<void> FfsVnode::setattr(const vfs::SetAttr& c) {
     UKFS_TRY(writable(m_fs));
     InodeData& n = m_inode;
-    if (c.flags && (*c.flags & ~settable_flags) != 0)
-        return Error::sys(EOPNOTSUPP, "ffs: a flag that cannot be set");
+    if (c.flags) {
+        // NetBSD's ufs_setattr: "Snapshot flag cannot be set or cleared" (EPERM), by anyone;
+        // passed on unchanged, it stays. Who may change which flags the VFS decided
+        // (Mount::chflags).
+        constexpr std::uint32_t snapshot_flags = sf_snapshot | sf_snapinval;
+        if (((*c.flags ^ n.flags) & snapshot_flags) != 0)
+            return Error::sys(EPERM, "ffs: a snapshot's flag cannot be set or cleared");
+        if ((*c.flags & ~(settable_flags | snapshot_flags)) != 0)
+            return Error::sys(EOPNOTSUPP, "ffs: a flag that cannot be set");
+    }
     if (c.size) {
         if (n.type == VType::dir)
             return Error::sys(EISDIR);

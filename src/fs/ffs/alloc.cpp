@@ -387,23 +387,86 @@ std::uint64_t FfsFs::section_pref(std::uint32_t start) const {
     return 0;
 }
 
+std::uint32_t FfsFs::dir_pref(std::uint32_t parent) const {
+    const Geometry& g = m_geometry;
+    const Order o = g.order;
+    const auto ndir = [&](std::uint32_t c) { return std::uint64_t{o.u32(m_csum[c].cs_ndir)}; };
+    const auto nifree = [&](std::uint32_t c) { return std::uint64_t{o.u32(m_csum[c].cs_nifree)}; };
+    const auto nbfree = [&](std::uint32_t c) { return std::uint64_t{o.u32(m_csum[c].cs_nbfree)}; };
+    const std::uint64_t avgifree = g.cs_nifree / g.ncg;
+    const std::uint64_t avgbfree = g.cs_nbfree / g.ncg;
+    const std::uint64_t avgndir = g.cs_ndir / g.ncg;
+
+    // A directory in the root goes to the group with the fewest directories among those with
+    // at least the average of free inodes and blocks, searched from a changing start (NetBSD:
+    // a random one; here the generation counter, which the mount's clock seeds).
+    if (parent == root_ino) {
+        const std::uint32_t prefcg = m_generation % g.ncg;
+        std::uint32_t mincg = prefcg;
+        std::uint64_t minndir = g.ipg;
+        for (std::uint32_t i = 0; i < g.ncg; ++i) {
+            const std::uint32_t c = (prefcg + i) % g.ncg;
+            if (ndir(c) < minndir && nifree(c) >= avgifree && nbfree(c) >= avgbfree) {
+                mincg = c;
+                minndir = ndir(c);
+            }
+        }
+        return mincg;
+    }
+
+    // Any other stays near its parent: the first group from the parent's with fewer than
+    // maxndir directories, no deficit of inodes or blocks, and fewer than maxcontigdirs
+    // directories made there one after another without a file between them.
+    const std::uint64_t maxndir = std::min<std::uint64_t>(avgndir + g.ipg / 16, g.ipg);
+    const std::uint64_t minifree = avgifree > g.ipg / 4 ? avgifree - g.ipg / 4 : 0;
+    const std::uint64_t blocks_per_group = g.fpg / g.frag;
+    const std::uint64_t minbfree =
+        avgbfree > blocks_per_group / 4 ? avgbfree - blocks_per_group / 4 : 0;
+    // fs_avgfilesize and fs_avgfpdir: NetBSD takes newfs' defaults (AVFILESIZ, AFPDIR) for
+    // a superblock that has none.
+    std::uint64_t avgfilesize = o.u32(m_sb.fs_avgfilesize);
+    std::uint64_t avgfpdir = o.u32(m_sb.fs_avgfpdir);
+    avgfilesize = avgfilesize != 0 && avgfilesize < (1u << 31) ? avgfilesize : 16384;
+    avgfpdir = avgfpdir != 0 && avgfpdir < (1u << 31) ? avgfpdir : 64;
+    const std::uint64_t cgsize = std::uint64_t{g.fsize} * g.fpg;
+    std::uint64_t dirsize = avgfilesize * avgfpdir;
+    if (avgndir != 0) {
+        const std::uint64_t used = cgsize > avgbfree * g.bsize ? cgsize - avgbfree * g.bsize : 0;
+        dirsize = std::max(dirsize, used / avgndir);
+    }
+    std::uint64_t maxcontigdirs = dirsize > cgsize / 255 ? cgsize / dirsize : 255;
+    maxcontigdirs = std::max<std::uint64_t>(std::min(maxcontigdirs, g.ipg / avgfpdir), 1);
+
+    const std::uint32_t prefcg = g.ino_to_cg(parent) < g.ncg ? g.ino_to_cg(parent) : 0;
+    for (std::uint32_t i = 0; i < g.ncg; ++i) {
+        const std::uint32_t c = (prefcg + i) % g.ncg;
+        if (ndir(c) < maxndir && nifree(c) >= minifree && nbfree(c) >= minbfree &&
+            m_contigdirs[c] < maxcontigdirs)
+            return c;
+    }
+    // Short of space: the first group with the average of free inodes.
+    for (std::uint32_t i = 0; i < g.ncg; ++i) {
+        const std::uint32_t c = (prefcg + i) % g.ncg;
+        if (nifree(c) >= avgifree)
+            return c;
+    }
+    return prefcg;
+}
+
 Result<std::uint32_t> FfsFs::alloc_inode(std::uint32_t parent, bool is_dir) {
     const Geometry& g = m_geometry;
     const Order o = g.order;
-    std::uint32_t c0 = g.ino_to_cg(parent) < g.ncg ? g.ino_to_cg(parent) : 0;
-    if (is_dir) {  // ffs_dirpref (the classic rule)
-        const std::uint64_t avgifree = g.cs_nifree / g.ncg;
-        const std::uint64_t avgbfree = g.cs_nbfree / g.ncg;
-        std::uint64_t mindirs = ~std::uint64_t{0};
-        for (std::uint32_t c = 0; c < g.ncg; ++c) {
-            const Csum& s = m_csum[c];
-            if (o.u32(s.cs_nifree) >= avgifree && o.u32(s.cs_nbfree) >= avgbfree &&
-                o.u32(s.cs_ndir) < mindirs && o.u32(s.cs_nifree) > 0) {
-                mindirs = o.u32(s.cs_ndir);
-                c0 = c;
-            }
-        }
-    }
+    m_contigdirs.resize(g.ncg);
+    const std::uint32_t c0 = is_dir                        ? dir_pref(parent)
+                             : g.ino_to_cg(parent) < g.ncg ? g.ino_to_cg(parent)
+                                                           : 0;
+    // ffs_valloc counts the directories made in a row in the preferred group; a file there
+    // ends the row.
+    std::uint8_t& row = m_contigdirs[c0];
+    if (is_dir && row < 255)
+        ++row;
+    else if (!is_dir && row > 0)
+        --row;
     for (std::uint32_t i = 0; i < g.ncg; ++i) {
         const std::uint32_t c = (c0 + i) % g.ncg;
         if (o.u32(m_csum[c].cs_nifree) == 0)

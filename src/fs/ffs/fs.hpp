@@ -76,10 +76,9 @@ public:
 
     // Read-write mounts only (alloc.cpp). Clear FS_ISCLEAN and write the superblock through.
     Result<void> begin_writing();
-    // A free inode for a new node: a directory goes to a group with above-average free inodes
-    // and blocks and the fewest directories (ffs_dirpref), anything else to its parent's group
-    // or the next with room. The inode block is zeroed first when a UFS2 group has not
-    // initialised it yet.
+    // A free inode for a new node: a directory in the group dir_pref chooses, anything else in
+    // its parent's group, or the next with room. The inode block is zeroed first when a UFS2
+    // group has not initialised it yet.
     Result<std::uint32_t> alloc_inode(std::uint32_t parent, bool is_dir);
     Result<void> free_inode(std::uint32_t ino, bool is_dir);
     // `count` fragments (1 to frag; frag: a whole block) near fragment `pref` (0: none), in
@@ -109,6 +108,11 @@ private:
         bool dirty = false;
     };
     Result<Cg*> cg(std::uint32_t c);
+    // ffs_dirpref: the group for a new directory in `parent`. In the root, the group with the
+    // fewest directories among those with at least the average of free inodes and blocks
+    // (top-level directories spread); elsewhere the first group from the parent's that has
+    // room and has not taken too many directories in a row (subdirectories stay near).
+    std::uint32_t dir_pref(std::uint32_t parent) const;
     Result<void> store_super(bool clean);
     // ENOSPC when a non-root caller would allocate from the reserve (ffs_alloc's freespace()).
     Result<void> check_reserve() const;
@@ -130,6 +134,9 @@ private:
     vfs::Clock m_clock;
     std::vector<std::unique_ptr<Cg>> m_cgs;  // loaded on first use
     std::vector<Csum> m_csum;                // the summary area (fs_csaddr), one per group
+    // NetBSD's fs_contigdirs: per group, directories made in a row without a file between
+    // them (kept in memory only, as the kernel does).
+    std::vector<std::uint8_t> m_contigdirs;
 };
 
 }  // namespace uk::ffs

@@ -1,7 +1,8 @@
 // Allocation by cylinder group, judged from the on-disk inodes and cylinder-group headers after
 // the driver synced. Only what NetBSD's ffs_alloc.c guarantees is asserted (see alloc.cpp):
 // ffs_dirpref puts a new top-level directory in a group whose free inodes and free blocks are
-// at least the average, the one with the fewest directories among those (ties go any way);
+// at least the average, the one with the fewest directories among those (ties go any way), and
+// a deeper one in its parent's group while that has room and no long row of directories;
 // ffs_valloc puts a file's inode in its directory's group and ffs_blkpref its first blocks in
 // the inode's group, while that group has room; ffs_alloccg gives a file's short last block
 // (all of a small file) as fragments, from the smallest free run of a partly used block before
@@ -167,6 +168,36 @@ TEST_P(FfsAlloc, FileFollowsItsDirectory) {
             EXPECT_EQ(d.dtog(addr), c) << file << " block " << k << " at " << addr;
         }
     }
+}
+
+// ffs_dirpref for a directory below the root: it stays in its parent's group while that group
+// has room and has not taken too many directories in a row (fs_contigdirs against
+// maxcontigdirs; a file made there ends the row). So subdirectories made with files between
+// them stay with their parent, and a long row of directories alone moves on to other groups.
+TEST_P(FfsAlloc, SubdirectoriesStayNearTheirParent) {
+    ASSERT_TRUE(m().mkdir("/p", 0755));
+    const Geometry g = disk().g();
+    const std::uint32_t home = g.ino_to_cg(ino("/p"));
+    for (int i = 0; i < 8; ++i) {
+        const std::string sub = fmt::format("/p/s{}", i);
+        ASSERT_TRUE(m().mkdir(sub, 0755));
+        put(sub + "/f", 100);
+        EXPECT_EQ(g.ino_to_cg(ino(sub)), home) << sub;
+        EXPECT_EQ(g.ino_to_cg(ino(sub + "/f")), home) << sub << "/f";
+    }
+    ASSERT_TRUE(m().mkdir("/p/s0/deeper", 0755));
+    EXPECT_EQ(g.ino_to_cg(ino("/p/s0/deeper")), home);
+    // 300 directories in a row: more than maxcontigdirs (at most 255) and maxndir allow.
+    ASSERT_TRUE(m().mkdir("/q", 0755));
+    const std::uint32_t qhome = g.ino_to_cg(ino("/q"));
+    std::set<std::uint32_t> groups;
+    for (int i = 0; i < 300; ++i) {
+        const std::string sub = fmt::format("/q/d{}", i);
+        ASSERT_TRUE(m().mkdir(sub, 0755));
+        groups.insert(g.ino_to_cg(ino(sub)));
+    }
+    EXPECT_TRUE(groups.count(qhome)) << "no subdirectory of /q in its group";
+    EXPECT_GT(groups.size(), 1u) << "300 directories in a row all stayed in group " << qhome;
 }
 
 // ffs_alloccg: a 700-byte file takes the fragments 700 bytes need, not a block (di_blocks, and

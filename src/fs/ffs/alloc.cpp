@@ -49,6 +49,60 @@ void set_u32_at(const Order& o, std::vector<std::byte>& b, std::size_t off, std:
     std::memcpy(b.data() + off, &r, 4);
 }
 
+// The header of group c, checked field by field before anything in it is used: the identity
+// (cg_magic, cg_cgx; what NetBSD's cg_chkmagic and FreeBSD's cgget test), the sizes newfs
+// writes (cg_ndblk, cg_niblk; FreeBSD fsck_ffs' check_cgmagic), the map offsets inside
+// fs_cgsize bytes, and counts no larger than the group. The message names the group and field.
+Result<void> check_cg_header(const Geometry& g, std::uint32_t contigsumsize, std::uint32_t c,
+                             const CylinderGroup& h) {
+    const Order o = g.order;
+    const std::string what = fmt::format("ffs: cylinder group {}", c);
+    const auto bad = [&](std::string why) { return Error::corrupt(what, why); };
+    if (o.u32(h.cg_magic) != cg_magic)
+        return bad(fmt::format("cg_magic {:#x} is not {:#x}", o.u32(h.cg_magic), cg_magic));
+    if (o.u32(h.cg_cgx) != c)
+        return bad(fmt::format("cg_cgx {} is not {}", o.u32(h.cg_cgx), c));
+    const std::uint64_t ndblk = std::min<std::uint64_t>(g.fpg, g.size - g.cgbase(c));
+    if (o.u32(h.cg_ndblk) != ndblk)
+        return bad(fmt::format("cg_ndblk {} is not {}", o.u32(h.cg_ndblk), ndblk));
+    // UFS1 keeps the inode count in the 16-bit cg_old_niblk (cg_niblk is 0 there).
+    if (g.ufs2 && o.u32(h.cg_niblk) != g.ipg)
+        return bad(fmt::format("cg_niblk {} is not fs_ipg {}", o.u32(h.cg_niblk), g.ipg));
+    if (!g.ufs2 && o.u16(h.cg_old_niblk) != static_cast<std::uint16_t>(g.ipg))
+        return bad(fmt::format("cg_old_niblk {} is not fs_ipg {}", o.u16(h.cg_old_niblk), g.ipg));
+    const auto fits = [&](std::uint64_t off, std::uint64_t len) {
+        return off >= sizeof(CylinderGroup) && off <= g.cgsize && len <= g.cgsize - off;
+    };
+    const std::uint32_t iusedoff = o.u32(h.cg_iusedoff);
+    const std::uint32_t freeoff = o.u32(h.cg_freeoff);
+    const std::uint32_t nextfreeoff = o.u32(h.cg_nextfreeoff);
+    const std::uint64_t freemap = (g.fpg + 7) / 8;
+    if (!fits(iusedoff, (g.ipg + 7) / 8))
+        return bad(fmt::format("cg_iusedoff {} puts the inode map outside the group's {} bytes",
+                               iusedoff, g.cgsize));
+    if (!fits(freeoff, freemap))
+        return bad(fmt::format("cg_freeoff {} puts the fragment map outside the group's {} bytes",
+                               freeoff, g.cgsize));
+    // The maps end at cg_nextfreeoff: after the fragment map, inside the group.
+    if (nextfreeoff > g.cgsize || nextfreeoff < freeoff + freemap)
+        return bad(fmt::format("cg_nextfreeoff {} is not between the end of the fragment map "
+                               "({}) and the group's {} bytes",
+                               nextfreeoff, freeoff + freemap, g.cgsize));
+    if (contigsumsize > 0 &&
+        (!fits(o.u32(h.cg_clustersumoff), (std::uint64_t{contigsumsize} + 1) * 4) ||
+         !fits(o.u32(h.cg_clusteroff), (g.fpg / g.frag + 7) / 8) ||
+         o.u32(h.cg_nclusterblks) != ndblk / g.frag))
+        return bad("cg_clustersumoff, cg_clusteroff or cg_nclusterblks puts the cluster maps "
+                   "outside the group");
+    if (g.ufs2 && o.u32(h.cg_initediblk) > g.ipg)
+        return bad(
+            fmt::format("cg_initediblk {} is over fs_ipg {}", o.u32(h.cg_initediblk), g.ipg));
+    if (o.u32(h.cg_cs.cs_nifree) > g.ipg || o.u32(h.cg_cs.cs_nbfree) > ndblk / g.frag ||
+        o.u32(h.cg_cs.cs_nffree) > ndblk || o.u32(h.cg_cs.cs_ndir) > g.ipg)
+        return bad("cg_cs counts more than the group holds");
+    return {};
+}
+
 }  // namespace
 
 Result<FfsFs::Cg*> FfsFs::cg(std::uint32_t c) {
@@ -61,30 +115,10 @@ Result<FfsFs::Cg*> FfsFs::cg(std::uint32_t c) {
         return m_cgs[c].get();
     auto cg = std::make_unique<Cg>();
     cg->bytes.resize(g.cgsize);
-    const std::string what = fmt::format("ffs: cylinder group {}", c);
-    UKFS_TRY(g.check_frags(g.cgtod(c), (g.cgsize + g.fsize - 1) >> g.fshift, what));
+    UKFS_TRY(g.check_frags(g.cgtod(c), (g.cgsize + g.fsize - 1) >> g.fshift,
+                           fmt::format("ffs: cylinder group {}", c)));
     UKFS_TRY(read_bytes(g.cgtod(c), 0, cg->bytes));
-    const Order o = g.order;
-    const CylinderGroup h = header(cg->bytes);
-    const std::uint64_t ndblk = std::min<std::uint64_t>(g.fpg, g.size - g.cgbase(c));
-    const auto fits = [&](std::uint64_t off, std::uint64_t len) {
-        return off >= sizeof(CylinderGroup) && off <= g.cgsize && len <= g.cgsize - off;
-    };
-    if (o.u32(h.cg_magic) != cg_magic || o.u32(h.cg_cgx) != c)
-        return Error::corrupt(what, "has a bad cg_magic or cg_cgx");
-    if (o.u32(h.cg_ndblk) != ndblk)
-        return Error::corrupt(what, fmt::format("cg_ndblk {} is not {}", o.u32(h.cg_ndblk), ndblk));
-    if (!fits(o.u32(h.cg_iusedoff), (g.ipg + 7) / 8) || !fits(o.u32(h.cg_freeoff), (g.fpg + 7) / 8))
-        return Error::corrupt(what, "cg_iusedoff or cg_freeoff puts a map outside the group");
-    if (m_contigsumsize > 0 && (!fits(o.u32(h.cg_clustersumoff), (m_contigsumsize + 1) * 4) ||
-                                !fits(o.u32(h.cg_clusteroff), (g.fpg / g.frag + 7) / 8) ||
-                                o.u32(h.cg_nclusterblks) != ndblk / g.frag))
-        return Error::corrupt(what, "the cluster maps are outside the group");
-    if (g.ufs2 && o.u32(h.cg_initediblk) > g.ipg)
-        return Error::corrupt(what, "cg_initediblk is over fs_ipg");
-    if (o.u32(h.cg_cs.cs_nifree) > g.ipg || o.u32(h.cg_cs.cs_nbfree) > ndblk / g.frag ||
-        o.u32(h.cg_cs.cs_nffree) > ndblk)
-        return Error::corrupt(what, "cg_cs counts more than the group holds");
+    UKFS_TRY(check_cg_header(g, m_contigsumsize, c, header(cg->bytes)));
     m_cgs[c] = std::move(cg);
     return m_cgs[c].get();
 }
@@ -94,16 +128,11 @@ Result<void> FfsFs::count_from_groups() {
     const Order o = g.order;
     std::uint64_t ndir = 0, nbfree = 0, nifree = 0, nffree = 0;
     for (std::uint32_t c = 0; c < g.ncg; ++c) {
-        const std::string what = fmt::format("ffs: cylinder group {}", c);
-        UKFS_TRY(g.check_frags(g.cgtod(c), (g.cgsize + g.fsize - 1) >> g.fshift, what));
+        UKFS_TRY(g.check_frags(g.cgtod(c), (g.cgsize + g.fsize - 1) >> g.fshift,
+                               fmt::format("ffs: cylinder group {}", c)));
         CylinderGroup h;
         UKFS_TRY(read_bytes(g.cgtod(c), 0, std::as_writable_bytes(std::span(&h, 1))));
-        const std::uint64_t ndblk = std::min<std::uint64_t>(g.fpg, g.size - g.cgbase(c));
-        if (o.u32(h.cg_magic) != cg_magic || o.u32(h.cg_cgx) != c)
-            return Error::corrupt(what, "has a bad cg_magic or cg_cgx");
-        if (o.u32(h.cg_cs.cs_nifree) > g.ipg || o.u32(h.cg_cs.cs_nbfree) > ndblk / g.frag ||
-            o.u32(h.cg_cs.cs_nffree) > ndblk || o.u32(h.cg_cs.cs_ndir) > g.ipg)
-            return Error::corrupt(what, "cg_cs counts more than the group holds");
+        UKFS_TRY(check_cg_header(g, m_contigsumsize, c, h));
         ndir += o.u32(h.cg_cs.cs_ndir);
         nbfree += o.u32(h.cg_cs.cs_nbfree);
         nifree += o.u32(h.cg_cs.cs_nifree);

@@ -62,6 +62,10 @@ std::optional<FoundSuperblock> superblock_at(io::BlockDevice& dev, std::uint64_t
 }
 
 Result<FoundSuperblock> find_superblock(io::BlockDevice& dev) {
+    // ffs_mountfs' loop over sblock_try: a copy that is not in its own place, or that does not
+    // validate, is passed over and the search goes on. When none validates, the first one in
+    // its place is returned, for derive_geometry to say what is wrong with it.
+    std::optional<FoundSuperblock> first;
     for (const std::uint64_t loc : sblock_search) {
         auto f = superblock_at(dev, loc);
         if (!f)
@@ -71,14 +75,19 @@ Result<FoundSuperblock> find_superblock(io::BlockDevice& dev) {
         const bool ufs2 = is_ufs2_magic(o.u32(sb.fs_magic));
         const bool updated = (sb.fs_old_flags & fs_flags_updated) != 0;
         // A UFS1 that is not updated records no location: at 65536 it is a cg 0 backup of a
-        // primary at 8192 (what NetBSD's search skips).
+        // primary at 8192 (what NetBSD's search skips). Elsewhere it lives where it is found.
         if (!ufs2 && !updated && loc == sblock_ufs2)
             continue;
         // A copy that names another place as the standard one is a backup.
         if ((ufs2 || updated) && o.u64(sb.fs_sblockloc) != loc)
             continue;
-        return *f;
+        if (derive_geometry(*f, dev.size()))
+            return *f;
+        if (!first)
+            first = *f;
     }
+    if (first)
+        return *first;
     return Error::not_this_fs("ffs: no superblock at 65536, 8192, 0 or 262144");
 }
 
@@ -117,7 +126,9 @@ Result<Geometry> derive_geometry(const FoundSuperblock& found, std::uint64_t dev
     UKFS_TRY(c.need(o.u32(sb.fs_fsbtodb) == log2_of(g.fsize / dev_bsize),
                     "fs_fsbtodb does not match fs_fsize"));
     const std::uint32_t sbsize = o.u32(sb.fs_sbsize);
-    UKFS_TRY(c.need(sbsize <= sblock_size, fmt::format("fs_sbsize {} is over 8192", sbsize)));
+    UKFS_TRY(c.need(
+        sbsize >= sizeof(Superblock) && sbsize <= sblock_size,
+        fmt::format("fs_sbsize {} is not from {} to {}", sbsize, sizeof(Superblock), sblock_size)));
     g.inopb = g.bsize / g.inode_size;
     g.nindir = g.bsize / g.ptr_size;
     UKFS_TRY(c.need(o.u32(sb.fs_inopb) == g.inopb,
@@ -140,10 +151,13 @@ Result<Geometry> derive_geometry(const FoundSuperblock& found, std::uint64_t dev
     g.iblkno = o.u32(sb.fs_iblkno);
     g.dblkno = o.u32(sb.fs_dblkno);
     const std::uint64_t inode_frags = std::uint64_t{g.ipg / g.inopb} << g.fragshift;
-    UKFS_TRY(c.need(g.sblkno < g.cblkno && g.cblkno < g.iblkno &&
-                        g.iblkno + inode_frags <= g.dblkno && g.dblkno <= g.fpg,
+    UKFS_TRY(c.need(g.sblkno < g.cblkno && g.cblkno < g.iblkno && g.iblkno < g.dblkno &&
+                        g.dblkno <= g.fpg,
                     "fs_sblkno, fs_cblkno, fs_iblkno and fs_dblkno are not in order inside a "
                     "group"));
+    UKFS_TRY(c.need(g.iblkno + inode_frags <= g.dblkno,
+                    fmt::format("fs_ipg {} inodes do not fit between fs_iblkno {} and fs_dblkno {}",
+                                g.ipg, g.iblkno, g.dblkno)));
     g.cgsize = o.u32(sb.fs_cgsize);
     UKFS_TRY(c.need(
         g.cgsize >= sizeof(CylinderGroup) && g.cgsize <= g.bsize &&
@@ -182,8 +196,8 @@ Result<Geometry> derive_geometry(const FoundSuperblock& found, std::uint64_t dev
                                 device_bytes)));
     UKFS_TRY(c.need(g.ufs2 || g.size <= 0x7FFFFFFFu, "fs_size is too big for UFS1's pointers"));
     UKFS_TRY(c.need(g.size <= std::uint64_t{g.ncg} * g.fpg && g.cgbase(g.ncg - 1) < g.size,
-                    fmt::format("fs_ncg {} groups of {} fragments do not match fs_size {}", g.ncg,
-                                g.fpg, g.size)));
+                    fmt::format("fs_ncg {} groups of fs_fpg {} fragments do not match fs_size {}",
+                                g.ncg, g.fpg, g.size)));
     UKFS_TRY(c.need(g.dsize <= g.size, "fs_dsize is more than fs_size"));
     if (!g.ufs2) {
         g.old_cgoffset = o.u32(sb.fs_old_cgoffset);

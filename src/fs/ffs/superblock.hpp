@@ -89,8 +89,10 @@ struct FoundSuperblock {
 };
 
 // Search where NetBSD does (sblock_search), matching the UFS1 or UFS2 magic in either byte
-// order, skipping copies that are backups (a UFS2's fs_sblockloc naming another place, an
-// old UFS1 found at 65536). EINVAL when none is found (not an FFS, or not one we can find).
+// order, skipping copies that are backups (a UFS2's, or an updated UFS1's, fs_sblockloc naming
+// another place; an old UFS1 found at 65536) and, as ffs_mountfs, copies that do not validate
+// (derive_geometry). When none validates, the first in its place (derive_geometry tells why it
+// is refused). EINVAL when none is found (not an FFS, or not one we can find).
 Result<FoundSuperblock> find_superblock(io::BlockDevice& dev);
 
 // The superblock at byte `offset` if either magic matches there (no location rules).

@@ -2,6 +2,7 @@
 // through format.hpp by the raw reader in check_support.hpp) is reported in fsck_ffs' words with exit 8.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -285,6 +286,118 @@ TEST_P(FfsCheck, SnapshotMarkersAreNotBlocks) {
     const CheckResult r = run(m_img, &text);
     EXPECT_EQ(r.exit_code, 0) << text;
     EXPECT_TRUE(r.problems.empty()) << text;
+}
+
+// The byte offset of the entry `name` in directory `dir`'s first block, and its inode.
+std::pair<std::uint64_t, std::uint64_t> find_entry(const Raw& raw, std::uint64_t dir,
+                                                   std::string_view name) {
+    const std::uint64_t blk = raw.db(dir, 0) * raw.fsize();
+    for (std::uint64_t loc = 0; loc < raw.f(raw.sb.fs_bsize);) {
+        const auto h = raw.get<DirectHeader>(blk + loc);
+        const std::uint16_t reclen = raw.o.u16(h.d_reclen);
+        if (reclen == 0)
+            break;
+        if (h.d_namlen == name.size() &&
+            std::memcmp(raw.b.data() + blk + loc + sizeof h, name.data(), name.size()) == 0)
+            return {blk + loc, raw.o.u32(h.d_ino)};
+        loc += reclen;
+    }
+    ADD_FAILURE() << "no entry " << name;
+    return {0, 0};
+}
+
+std::uint32_t uid(const Raw& raw, std::uint64_t ino) {
+    return raw.o.u32(raw.get<Raw32>(
+        raw.inode_off(ino) + (raw.ufs2 ? offsetof(Dinode2, di_uid) : offsetof(Dinode1, di_uid))));
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+// Pass 3: d1 (holding d1/d2/d3) loses its entry in the root. Each of the three unreachable
+// directories leads fsck_ffs -n up to the top of the chain, d1, and linkup() offers it
+// ("UNREF DIR  I=..." with pinode's owner and mode, "RECONNECT? no"); nothing is reconnected,
+// so pass 4 finds each directory still unreferenced ("UNREF DIR I=...", "CLEAR? no").
+TEST_P(FfsCheck, DisconnectedDirectory) {
+    Raw raw(m_img);
+    const auto [entry, d1] = find_entry(raw, root_ino, "d1");
+    ASSERT_NE(d1, 0u);
+    const std::uint64_t d2 = find_entry(raw, d1, "d2").second;
+    const std::uint64_t d3 = find_entry(raw, d2, "d3").second;
+    ASSERT_NE(d3, 0u);
+    raw.put(entry, Raw32{});  // d_ino 0: an unused entry
+    std::string text;
+    const CheckResult r = run(m_img, &text);
+    if (std::getenv("UKFS_SHOW_FSCK"))
+        std::cout << text;
+    EXPECT_EQ(r.exit_code, 8) << text;
+    const std::string top = fmt::format("UNREF DIR I={}", d1);
+    std::vector<std::uint64_t> dirs = {d1, d2, d3};
+    std::sort(dirs.begin(), dirs.end());
+    std::vector<std::string> expected = {top, top, top};
+    for (auto d : dirs)
+        expected.push_back(fmt::format("UNREF DIR I={}", d));
+    EXPECT_EQ(r.problems, expected) << text;
+    const std::string linkup =
+        fmt::format("UNREF DIR  I={}  OWNER={} MODE={:o}\nSIZE=", d1, uid(raw, d1), raw.mode(d1));
+    EXPECT_EQ(count(text, linkup), 3u) << text;
+    const auto phase3 = text.find("** Phase 3");
+    const auto phase4 = text.find("** Phase 4");
+    ASSERT_LT(phase3, phase4);
+    const std::string p3 = text.substr(phase3, phase4 - phase3);
+    EXPECT_EQ(count(p3, " \nRECONNECT? no\n\n"), 3u) << p3;
+    const std::string p4 = text.substr(phase4);
+    for (auto d : dirs)
+        EXPECT_NE(p4.find(fmt::format("UNREF DIR I={}  OWNER={} MODE={:o}\n", d, uid(raw, d),
+                                      raw.mode(d))),
+                  std::string::npos)
+            << p4;
+    EXPECT_EQ(count(p4, " \nCLEAR? no\n\n"), 3u) << p4;
+}
+
+// Pass 2: d1/d2's '..' names the root instead of d1. fsck_ffs -n reports it through
+// fileerror() (the message, pinode, "DIR=" and the path, then "FIX? no"); d2 is still reached
+// through d1's entry, so pass 3 says nothing, and pass 4 finds d1 one reference short and the
+// root one over.
+TEST_P(FfsCheck, WrongDotDot) {
+    Raw raw(m_img);
+    const std::uint64_t d1 = find_entry(raw, root_ino, "d1").second;
+    ASSERT_NE(d1, 0u);
+    const std::uint64_t d2 = find_entry(raw, d1, "d2").second;
+    ASSERT_NE(d2, 0u);
+    const auto [dotdot, was] = find_entry(raw, d2, "..");
+    ASSERT_EQ(was, d1);
+    Raw32 v;
+    raw.o.set(v, root_ino);
+    raw.put(dotdot, v);
+    std::string text;
+    const CheckResult r = run(m_img, &text);
+    if (std::getenv("UKFS_SHOW_FSCK"))
+        std::cout << text;
+    EXPECT_EQ(r.exit_code, 8) << text;
+    const std::vector<std::string> want = {
+        fmt::format("BAD INODE NUMBER FOR '..' I={} NAME=/d1/d2", d2),
+        fmt::format("LINK COUNT DIR I={} COUNT {} SHOULD BE {}", root_ino, raw.nlink(root_ino),
+                    raw.nlink(root_ino) + 1),
+        fmt::format("LINK COUNT DIR I={} COUNT {} SHOULD BE {}", d1, raw.nlink(d1),
+                    raw.nlink(d1) - 1)};
+    EXPECT_EQ(r.problems, want) << text;
+    const std::string head =
+        fmt::format("BAD INODE NUMBER FOR '..'  I={}  OWNER={} MODE={:o}\nSIZE=", d2, uid(raw, d2),
+                    raw.mode(d2));
+    const auto at = text.find(head);
+    ASSERT_NE(at, std::string::npos) << text;
+    const auto tail = text.find(" \nDIR=/d1/d2\n\nFIX? no\n\n", at);
+    EXPECT_NE(tail, std::string::npos) << text;
+    EXPECT_EQ(text.substr(at, tail - at).find('\n', head.size()), std::string::npos) << text;
+    const auto phase3 = text.find("** Phase 3");
+    const auto phase4 = text.find("** Phase 4");
+    ASSERT_LT(phase3, phase4);
+    EXPECT_EQ(text.substr(phase3, phase4 - phase3), "** Phase 3 - Check Connectivity\n");
 }
 
 TEST_P(FfsCheck, GarbageNeverCrashes) {

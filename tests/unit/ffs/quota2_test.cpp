@@ -238,8 +238,14 @@ TEST_P(Quota2, WithoutQuotaFlagTheFilesAreUnreferenced) {
     write_correct(raw);
     set_superblock(raw, false, m_qino[user], m_qino[group]);
     std::string text;
-    expect(fmt::format("UNREF FILE I={}", m_qino[user]), &text);
-    EXPECT_NE(text.find(fmt::format("UNREF FILE I={}", m_qino[group])), std::string::npos);
+    const CheckResult r = run(m_img, &text);
+    EXPECT_EQ(r.exit_code, 8) << text;
+    for (const std::uint32_t t : {user, group}) {
+        EXPECT_TRUE(r.reported(fmt::format("UNREF FILE I={}", m_qino[t]))) << text;
+        // linkup()'s "UNREF FILE " and pinode()'s " I=": two spaces.
+        EXPECT_NE(text.find(fmt::format("UNREF FILE  I={}  OWNER=", m_qino[t])), std::string::npos)
+            << text;
+    }
     EXPECT_EQ(text.find("Phase 6"), std::string::npos) << text;
 }
 

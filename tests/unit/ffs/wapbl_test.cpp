@@ -411,7 +411,7 @@ TEST_P(FfsWapbl, InFilesystemLogInode) {
     write_host_file(img, im.b);
     std::string text = check_text(img, code);
     EXPECT_EQ(code, 8);
-    EXPECT_NE(text.find(fmt::format("UNREF FILE I={}", m_jlog)), std::string::npos) << text;
+    EXPECT_NE(text.find(fmt::format("UNREF FILE  I={}", m_jlog)), std::string::npos) << text;
 
     im.journal(wapbl_journalloc_in_filesystem, addr, 16, m_jlog, false);
     write_host_file(img, im.b);

@@ -121,6 +121,7 @@ private:
     void pass2_entry(DirInfo& dir, std::uint64_t entryno, std::uint64_t ino, std::uint8_t type,
                      std::string_view name);
     void pass3();
+    void linkup_refused(std::uint64_t ino, std::string_view kind);
     Result<void> pass4();
     Result<void> pass5();
 

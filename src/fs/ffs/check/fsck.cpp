@@ -42,6 +42,8 @@ void Checker::problem(std::string line, std::string_view text, std::string_view 
 // fsck_ffs' pinode(): the inode number, owner, mode, size and modification time.
 std::string Checker::pinode(std::uint64_t ino) {
     std::string s = fmt::format(" I={} ", ino);
+    if (ino < root_ino || ino >= m_g.maxino())
+        return s;
     auto di = read_inode(ino);
     if (!di)
         return s;
@@ -77,17 +79,31 @@ std::string Checker::pathname(std::uint64_t dir_ino) const {
     return path;
 }
 
-// fsck_ffs' fileerror(): the problem, the inode, and the name the entry has.
+// fsck_ffs' fileerror(): the problem and the inode (pinode), then the name the entry has, as
+// DIR= or FILE= by the inode's mode (NAME= when the number is out of range or the type is
+// unknown). The message ends in a newline, so reply()'s own leaves a blank line before the
+// question.
 void Checker::fileerror(std::uint64_t dir, std::uint64_t ino, std::string_view name,
                         std::string_view msg, std::string_view question) {
     std::string path = pathname(dir);
     if (!name.empty())
         path = path == "/" ? fmt::format("/{}", name) : fmt::format("{}/{}", path, name);
-    std::string text = std::string(msg);
-    if (ino >= root_ino && ino < m_g.maxino())
-        text += pinode(ino);
-    text += fmt::format("\n{}={}", ino < m_ino.size() && m_ino[ino].type == dt_dir ? "DIR" : "FILE",
-                        path);
+    std::string kind = "NAME";
+    if (ino >= root_ino && ino < m_g.maxino()) {
+        if (auto di = read_inode(ino)) {
+            switch (di->mode & ifmt) {
+            case ifdir: kind = "DIR"; break;
+            case ifreg:
+            case ifblk:
+            case ifchr:
+            case iflnk:
+            case ifsock:
+            case ififo: kind = "FILE"; break;
+            default: break;
+            }
+        }
+    }
+    const std::string text = fmt::format("{} {}\n{}={}\n", msg, pinode(ino), kind, path);
     problem(fmt::format("{} I={} NAME={}", msg, ino, path), text, question);
 }
 

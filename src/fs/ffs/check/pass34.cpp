@@ -28,30 +28,32 @@ void Checker::pass3() {
             }
         }
     }
-    // The directories still not reached: report the top of each unreachable chain once.
-    std::vector<std::uint8_t> told(m_dirs.size(), 0);
+    // The directories still not reached, each in turn: the top of its unreachable chain is
+    // offered to linkup(). Under -n nothing is reconnected, so a chain's top is offered again
+    // for every directory below it, as fsck_ffs -n prints it.
     for (std::size_t i = m_dirs.size(); i-- > 0;) {
         const DirInfo* dir = &m_dirs[i];
         if (dir->ino == root_ino || m_ino[dir->ino].state != State::dstate)
             continue;
-        std::size_t loopcnt = 0, top = i;
+        std::size_t loopcnt = 0;
         while (dir->parent != 0 && m_ino[dir->parent].state == State::dstate &&
                loopcnt <= m_dirs.size()) {
-            top = m_dir_index.at(dir->parent);
-            dir = &m_dirs[top];
+            dir = &m_dirs[m_dir_index.at(dir->parent)];
             ++loopcnt;
         }
-        if (told[top])
-            continue;
-        told[top] = 1;
         if (loopcnt > m_dirs.size()) {
             problem(fmt::format("ORPHANED DIRECTORY LOOP DETECTED I={}", dir->ino),
                     fmt::format("ORPHANED DIRECTORY LOOP DETECTED I={}", dir->ino), "RECONNECT");
             continue;
         }
-        problem(fmt::format("UNREF DIR I={}", dir->ino),
-                fmt::format("UNREF DIR{}", pinode(dir->ino)), "RECONNECT");
+        linkup_refused(dir->ino, "DIR");
     }
+}
+
+// linkup() answered no: "UNREF DIR " or "UNREF FILE ", then pinode(), then the question.
+void Checker::linkup_refused(std::uint64_t ino, std::string_view kind) {
+    problem(fmt::format("UNREF {} I={}", kind, ino), fmt::format("UNREF {} {}", kind, pinode(ino)),
+            "RECONNECT");
 }
 
 Result<void> Checker::pass4() {
@@ -77,9 +79,8 @@ Result<void> Checker::pass4() {
                 clri("UNREF");
             } else if (info.refs == 0) {
                 // adjust() -> linkup() refused -> clri() without a second header.
-                problem(fmt::format("UNREF {} I={}", kind, ino),
-                        fmt::format("UNREF {}{}", kind, pinode(ino)), "RECONNECT");
-                say("CLEAR? no\n\n");
+                linkup_refused(ino, kind);
+                say("\nCLEAR? no\n\n");
             } else {
                 const std::string line = fmt::format("LINK COUNT {} I={} COUNT {} SHOULD BE {}",
                                                      kind, ino, nlink, info.refs);

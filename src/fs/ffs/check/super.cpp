@@ -20,12 +20,15 @@ bool pow2(std::uint64_t v) {
     return v != 0 && (v & (v - 1)) == 0;
 }
 
-// The superblock at `offset` in byte order `order`, if its magic matches one NetBSD accepts there.
+// The superblock at `offset` in byte order `order`, if its magic matches one fsck_ffs' readsb()
+// takes there: a UFS1 superblock at 65536 is an alternate (cg 0's copy with 64 KiB blocks);
+// a UFS2 superblock, or a UFS1 one with FS_FLAGS_UPDATED, only where its fs_sblockloc says.
 bool magic_fits(const Superblock& sb, const Order& order, std::uint64_t offset, bool& ufs2) {
     const std::uint32_t magic = order.u32(sb.fs_magic);
     if (magic == ufs1_magic) {
-        // A UFS1 superblock at UFS2's place is a UFS1 file system's alternate: not this one.
-        if (offset == sblock_ufs2 || offset == sblock_piggy)
+        if (offset == sblock_ufs2)
+            return false;
+        if ((sb.fs_old_flags & fs_flags_updated) != 0 && order.u64(sb.fs_sblockloc) != offset)
             return false;
         ufs2 = false;
         return true;
@@ -178,10 +181,12 @@ Result<std::optional<Geometry>> find_superblock(io::BlockDevice& dev, std::strin
                 continue;
             g.sb = sb;
             g.sblock_offset = off;
-            std::string why = validate(g, dev.size());
-            if (why.empty())
-                return std::optional<Geometry>(std::move(g));
-            problem = std::move(why);
+            // As readsb(): the first superblock in its place is the one checked; one that does
+            // not validate ends the search.
+            problem = validate(g, dev.size());
+            if (!problem.empty())
+                return std::optional<Geometry>();
+            return std::optional<Geometry>(std::move(g));
         }
     }
     return std::optional<Geometry>();

@@ -14,6 +14,7 @@ packages=(
     e2fsprogs fuse2fs dosfstools mtools makefs xorriso genisoimage sleuthkit
     fdisk gdisk parted util-linux python3 attr acl
     isolinux  # its MBR template and loader: bootable hybrid ISOs made by xorriso -isohybrid-mbr
+    grub-common  # grub-fstest: the reader of makefs' UFS2 images, whose superblock TSK cannot find
     # manual pages: the man_pages test renders them
     groff-base man-db
 )

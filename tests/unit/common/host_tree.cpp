@@ -53,6 +53,8 @@ std::map<std::string, vfs::DirEntry> list_dir(vfs::Mount& m, const std::string& 
     }
 }
 
+}  // namespace
+
 void compare_node(vfs::Mount& m, const fs::path& host, const std::string& path, bool nsec) {
     struct stat st {};
     ASSERT_EQ(::lstat(host.c_str(), &st), 0);
@@ -79,11 +81,32 @@ void compare_node(vfs::Mount& m, const fs::path& host, const std::string& path, 
         EXPECT_EQ(*t, host_readlink(host)) << path;
     }
     if (S_ISREG(st.st_mode)) {
-        std::vector<std::byte> got(static_cast<std::size_t>(st.st_size) + 100);
-        auto n = m.read(path, 0, got);
-        ASSERT_TRUE(n) << path << ": " << n.error().describe();
-        got.resize(*n);
-        EXPECT_TRUE(got == read_host_file(host)) << path << ": contents differ";
+        // In pieces, so that big files cost no big buffers; then nothing past the end.
+        const int fd = ::open(host.c_str(), O_RDONLY);
+        ASSERT_GE(fd, 0) << host;
+        static thread_local std::vector<std::byte> got(std::size_t{1} << 18), want(got.size());
+        const auto size = static_cast<std::uint64_t>(st.st_size);
+        for (std::uint64_t off = 0;; off += got.size()) {
+            const std::size_t len = static_cast<std::size_t>(
+                std::min<std::uint64_t>(got.size(), size > off ? size - off : 0));
+            auto n = m.read(path, off, std::span(got).first(len == 0 ? 100 : len));
+            if (!n) {
+                ADD_FAILURE() << path << ": " << n.error().describe();
+                break;
+            }
+            if (len == 0) {
+                EXPECT_EQ(*n, 0u) << path << ": bytes past the end";
+                break;
+            }
+            const ssize_t h = ::pread(fd, want.data(), len, static_cast<off_t>(off));
+            if (*n != len || h != static_cast<ssize_t>(len) ||
+                !std::equal(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(len),
+                            want.begin())) {
+                ADD_FAILURE() << path << ": contents differ in the " << len << " bytes at " << off;
+                break;
+            }
+        }
+        ::close(fd);
     }
 }
 
@@ -108,8 +131,6 @@ void compare_listing(vfs::Mount& m, const fs::path& host, const std::string& pat
     }
     EXPECT_EQ(names, want) << path;
 }
-
-}  // namespace
 
 bool is_real_dir(const fs::path& p) {
     return fs::symlink_status(p).type() == fs::file_type::directory;

@@ -134,6 +134,13 @@ void make_special_nodes(const fs::path& root);
 std::size_t compare_tree(vfs::Mount& m, const fs::path& src, bool nsec,
                          const std::set<std::string>& root_extra = {});
 
+// compare_tree's two halves, for one node: the attributes (and bytes, or target) of `path` in
+// the mount against the host node `host`; and the names a directory `path` lists against the
+// host directory's (each entry's inode number and type against its stat).
+void compare_node(vfs::Mount& m, const fs::path& host, const std::string& path, bool nsec);
+void compare_listing(vfs::Mount& m, const fs::path& host, const std::string& path,
+                     const std::set<std::string>& root_extra = {});
+
 // A cheap whole-file fingerprint to prove a read-only mount wrote nothing.
 std::string file_digest(const fs::path& p);
 

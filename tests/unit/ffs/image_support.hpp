@@ -68,4 +68,31 @@ Result<std::unique_ptr<vfs::Mount>> mount_device(std::shared_ptr<io::BlockDevice
 
 using uk::test::compare_tree;
 
+// The independent readers of an FFS image (ORACLES.md): The Sleuth Kit finds a UFS1 superblock
+// and a UFS2 one at 65536 only; GRUB's driver finds makefs' UFS2 at 8192 too, but reads
+// little-endian FFS only. A big-endian UFS2 with its superblock at 8192 has neither.
+enum class Reader { none, tsk, grub };
+
+// The reader for `img`: TSK where it can, else GRUB; `why` says why there is none.
+Reader pick_reader(const fs::path& img, std::string* why = nullptr);
+
+struct ReaderOptions {
+    // A regular file bigger than this is not streamed whole. The Sleuth Kit maps a file's
+    // every block pointer before its first byte (minutes for gigabytes of holes): its bytes are
+    // left unread, with a note. GRUB reads each of the model's runs of data and the hole
+    // before it.
+    std::uint64_t stream_limit = std::uint64_t{64} << 20;
+};
+
+// What an independent reader shows of `img` equals the host tree `model` (nothing more,
+// nothing less). The Sleuth Kit: fsstat's type; fls -r's names and types; ils -a's owners,
+// modes, link counts, sizes and mtimes (seconds) of every node, and istat's of a few of each
+// type; icat's bytes and slow symlinks' targets. GRUB (grub-fstest, which knows no owners,
+// modes, links or device numbers): ls's names and which are directories; ls -l's sizes and
+// mtimes (seconds); the bytes. In a directory of more than 64 entries every name and inode is
+// checked, but only every 16th file's bytes. Returns the reader used; with none, prints a note
+// naming why.
+Reader expect_reader_sees(const fs::path& img, const fs::path& model,
+                          const ReaderOptions& options = {});
+
 }  // namespace uk::ffs::test

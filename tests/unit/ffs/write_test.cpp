@@ -37,12 +37,12 @@ const Variant variants[] = {
     {"ufs2_le_8k_newfs", "version=2,endian=le,bsize=8192,fsize=1024", true, true},
     {"ufs2_be_16k_newfs", "version=2,endian=be,bsize=16384,fsize=2048", true, true},
     {"ufs1_be_8k_newfs", "version=1,endian=be,bsize=8192,fsize=1024", false, true},
-    {"ufs1_le_8k", "-o version=1 -B le -s 32m -b 8192 -f 1024", false},
-    {"ufs2_be_8k", "-o version=2 -B be -s 32m -b 8192 -f 1024", true},
-    {"ufs2_le_4k", "-o version=2 -B le -s 32m -b 4096 -f 512", true},
-    {"ufs1_be_32k", "-o version=1 -B be -s 32m -b 32768 -f 4096", false},
-    {"ufs2_le_32k", "-o version=2 -B le -s 32m -b 32768 -f 4096", true},
-    {"ufs1_le_4k_frag1", "-o version=1 -B le -s 32m -b 4096 -f 4096", false},
+    {"ufs1_le_8k", "-o version=1,bsize=8192,fsize=1024 -B le -s 32m -f 4096", false},
+    {"ufs2_be_8k", "-o version=2,bsize=8192,fsize=1024 -B be -s 32m -f 4096", true},
+    {"ufs2_le_4k", "-o version=2,bsize=4096,fsize=512 -B le -s 32m -f 4096", true},
+    {"ufs1_be_32k", "-o version=1,bsize=32768,fsize=4096 -B be -s 32m -f 4096", false},
+    {"ufs2_le_32k", "-o version=2,bsize=32768,fsize=4096 -B le -s 32m -f 4096", true},
+    {"ufs1_le_4k_frag1", "-o version=1,bsize=4096,fsize=4096 -B le -s 32m -f 4096", false},
 };
 
 using uk::test::Both;
@@ -424,6 +424,16 @@ protected:
         fs::create_directories(m_model);
         if (!GetParam().ours) {
             ASSERT_EQ(make_image(m_work.path() / "src", m_img, GetParam().opts), 0);
+            // The image has the block and fragment sizes asked for (makefs' -b and -f are
+            // something else: the free blocks and free inodes to leave).
+            const std::string opts = GetParam().opts;
+            auto dev = io::ImageFile::open(m_img.string(), true);
+            ASSERT_TRUE(dev);
+            auto g = derive_geometry(*find_superblock(**dev), (*dev)->size());
+            ASSERT_TRUE(g);
+            EXPECT_NE(opts.find(fmt::format("bsize={},fsize={}", g->bsize, g->fsize)),
+                      std::string::npos)
+                << opts << ": made with " << g->bsize << "/" << g->fsize;
             return;
         }
         vfs::FormatParams params;

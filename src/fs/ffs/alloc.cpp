@@ -485,7 +485,6 @@ std::uint32_t FfsFs::dir_pref(std::uint32_t parent) const {
 Result<std::uint32_t> FfsFs::alloc_inode(std::uint32_t parent, bool is_dir) {
     const Geometry& g = m_geometry;
     const Order o = g.order;
-    m_contigdirs.resize(g.ncg);
     const std::uint32_t c0 = is_dir                        ? dir_pref(parent)
                              : g.ino_to_cg(parent) < g.ncg ? g.ino_to_cg(parent)
                                                            : 0;
@@ -581,6 +580,7 @@ Result<void> FfsFs::store_super(bool clean) {
 Result<void> FfsFs::begin_writing() {
     const Geometry& g = m_geometry;
     m_csum.resize(g.ncg);
+    m_contigdirs.assign(g.ncg, 0);
     UKFS_TRY(g.check_frags(g.csaddr, (g.cssize + g.fsize - 1) >> g.fshift, "ffs: summary area"));
     UKFS_TRY(read_bytes(g.csaddr, 0, std::as_writable_bytes(std::span(m_csum))));
     UKFS_TRY(store_super(false));

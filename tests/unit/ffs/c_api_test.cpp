@@ -59,14 +59,11 @@ int release(struct ukfs*& fs) {
     return ::testing::AssertionSuccess();
 }
 
-class FfsCApi : public ::testing::TestWithParam<RwImage> {
+class FfsCApi : public RwImageTest {
 protected:
     void SetUp() override {
-        if (GetParam().makefs && !have_tool("makefs"))
-            GTEST_SKIP() << "makefs is not installed";
         ASSERT_EQ(ukfs_init(), 0);
-        m_img = m_work.path() / "img";
-        make_rw_image(GetParam(), m_img, 8);
+        RwImageTest::SetUp();
     }
     struct ukfs* mount(int flags = 0) {
         char fspec[] = "/dev/ukfs";
@@ -81,9 +78,6 @@ protected:
         EXPECT_EQ(ukfs_lstat(fs, path, &st), 0) << path;
         return st.st_ino;
     }
-
-    TempDir m_work;
-    fs::path m_img;
 };
 
 // ukfs_chflags and ukfs_lchflags set NetBSD's bits (the raw di_flags and the C++ API's

@@ -46,14 +46,11 @@ template <class T>
     return fails_with(r, EPERM);
 }
 
-class FfsFlags : public ::testing::TestWithParam<RwImage> {
+class FfsFlags : public RwImageTest {
 protected:
     void SetUp() override {
-        if (GetParam().makefs && !have_tool("makefs"))
-            GTEST_SKIP() << "makefs is not installed";
-        m_img = m_work.path() / "img";
-        make_rw_image(GetParam(), m_img, 8);
-        if (!HasFatalFailure())
+        RwImageTest::SetUp();
+        if (!IsSkipped() && !HasFatalFailure())
             mount(true);
     }
 
@@ -93,8 +90,6 @@ protected:
     }
     static vfs::Cred user(std::uint32_t uid) { return vfs::Cred{uid, uid, {}}; }
 
-    TempDir m_work;
-    fs::path m_img;
     std::unique_ptr<vfs::Mount> m_m;
 };
 

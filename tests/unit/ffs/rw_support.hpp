@@ -69,6 +69,20 @@ inline void make_rw_image(const RwImage& v, const fs::path& img, std::uint64_t m
     ASSERT_TRUE(made) << made.error().describe();
 }
 
+// A test on one image of `RwImage` rows, made of 8 MiB in a temporary directory (makefs rows
+// skipped where makefs is missing).
+class RwImageTest : public ::testing::TestWithParam<RwImage> {
+protected:
+    void SetUp() override {
+        if (GetParam().makefs && !have_tool("makefs"))
+            GTEST_SKIP() << "makefs is not installed";
+        m_img = m_work.path() / "img";
+        make_rw_image(GetParam(), m_img, 8);
+    }
+    TempDir m_work;
+    fs::path m_img;
+};
+
 // Our checker (fsck_ffs -n's phases) finds nothing wrong with `img`.
 inline ::testing::AssertionResult checker_clean(const fs::path& img) {
     auto dev = io::ImageFile::open(img.string(), true);

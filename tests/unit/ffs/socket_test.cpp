@@ -44,17 +44,7 @@ std::map<std::string, vfs::VType> listing(vfs::Mount& m, const std::string& dir)
     return out;
 }
 
-class FfsSocket : public ::testing::TestWithParam<RwImage> {
-protected:
-    void SetUp() override {
-        if (GetParam().makefs && !have_tool("makefs"))
-            GTEST_SKIP() << "makefs is not installed";
-        m_img = m_work.path() / "img";
-        make_rw_image(GetParam(), m_img, 8);
-    }
-    TempDir m_work;
-    fs::path m_img;
-};
+using FfsSocket = RwImageTest;
 
 TEST_P(FfsSocket, MknodMakesASocket) {
     std::uint64_t sock_ino = 0, deep_ino = 0;
